@@ -1,0 +1,28 @@
+/**
+ * Nitro's error handler: API requests get the error envelope (ARCHITECTURE §4) with a
+ * stable code and never a stack trace; pages fall back to Nuxt's error page.
+ */
+import type { NitroErrorHandler } from 'nitropack'
+import { getRequestURL, send, setResponseHeader, setResponseStatus } from 'h3'
+import type { ApiErrorData } from './utils/errors'
+import { codeForStatus, errorEnvelope } from './utils/errors'
+
+const handler: NitroErrorHandler = (error, event) => {
+  const path = getRequestURL(event).pathname
+  const isApi = path.startsWith('/api') || path === '/health' || path === '/metrics'
+  // Not handled here: Nuxt's error handler, next in the chain, renders the page.
+  if (!isApi) return
+  const status = error.statusCode || 500
+  const data = error.data as Partial<ApiErrorData> | undefined
+  const code = data?.code ?? codeForStatus(status)
+  const message = status >= 500 && !data?.code
+    ? 'Internal error; the request id identifies it in the server log'
+    : (error.message || error.statusMessage || code)
+  if (status >= 500) console.error('[seneca]', event.context.requestId, error.cause ?? error)
+  setResponseStatus(event, status)
+  setResponseHeader(event, 'Content-Type', 'application/json')
+  if (event.context.requestId) setResponseHeader(event, 'X-Request-Id', event.context.requestId as string)
+  return send(event, JSON.stringify(errorEnvelope(event, code, message, data?.details ?? {})))
+}
+
+export default handler

@@ -1,0 +1,65 @@
+/**
+ * The SQLite database: one connection per process, WAL mode, migrations applied on open.
+ * Hot paths use prepared statements on `sqlite`; other code may use the drizzle `db`.
+ */
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import Database from 'better-sqlite3'
+import { drizzle } from 'drizzle-orm/better-sqlite3'
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
+import * as schema from '../../drizzle/schema'
+
+export type Sqlite = Database.Database
+export type Db = ReturnType<typeof drizzle<typeof schema>>
+
+/** Where the generated migrations are: next to the built server, or in the repo. */
+export function migrationsFolder(): string {
+  const candidates = [
+    process.env.SENECA_MIGRATIONS_DIR,
+    process.argv[1] ? join(dirname(resolve(process.argv[1])), 'migrations') : undefined,
+    resolve('drizzle/migrations'),
+    resolve(dirname(new URL(import.meta.url).pathname), '../../drizzle/migrations'),
+  ]
+  for (const dir of candidates) {
+    if (dir && existsSync(join(dir, 'meta/_journal.json'))) return dir
+  }
+  throw new Error(`Database migrations not found (looked in ${candidates.filter(Boolean).join(', ')}); set SENECA_MIGRATIONS_DIR`)
+}
+
+/** Opens (creating if needed) a database file, or `:memory:`, with migrations applied. */
+export function openDatabase(file: string): { sqlite: Sqlite, db: Db } {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const sqlite = new Database(file)
+  sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma('synchronous = NORMAL')
+  sqlite.pragma('busy_timeout = 5000')
+  sqlite.pragma('cache_size = -65536')
+  sqlite.pragma('temp_store = MEMORY')
+  sqlite.pragma('mmap_size = 268435456')
+  const db = drizzle(sqlite, { schema })
+  migrate(db, { migrationsFolder: migrationsFolder() })
+  return { sqlite, db }
+}
+
+let opened: { sqlite: Sqlite, db: Db } | undefined
+
+export function useDatabase(): { sqlite: Sqlite, db: Db } {
+  opened ??= openDatabase(join(useConfig().dataDir, 'seneca.db'))
+  return opened
+}
+
+/** Lets tests run the domain code against their own (in-memory) database. */
+export function setDatabase(value: { sqlite: Sqlite, db: Db } | undefined) {
+  opened = value
+}
+
+export function closeDatabase() {
+  if (!opened) return
+  try {
+    opened.sqlite.pragma('wal_checkpoint(TRUNCATE)')
+  }
+  finally {
+    opened.sqlite.close()
+    opened = undefined
+  }
+}

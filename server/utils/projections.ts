@@ -1,0 +1,373 @@
+/**
+ * Projections: the only code that writes domain tables. Each stored event is applied here,
+ * inside the ingest transaction, with prepared statements (the ingest path is the hot path).
+ * Projections are order-tolerant where they can be: an older event never overwrites newer state.
+ */
+import type { Statement } from 'better-sqlite3'
+import type { IngestEvent, IngestEventOf } from '../../shared/events'
+import type { Sqlite } from './db'
+
+const HOUR = 3_600_000
+
+type ConversationState = {
+  id: string
+  participants: string
+  message_count: number
+  pending_sender: string | null
+  pending_at: number | null
+  last_activity: number
+}
+
+type Rollup = { projectId: string, agentId: string, hour: number, messages: number, errors: number, responses: number, responseMsSum: number }
+
+/** Message types counted as errors by the analytics. */
+export const ERROR_MESSAGE_TYPES = new Set(['error', 'failure'])
+
+export function normaliseTaskStatus(status: string | undefined): IngestEventOf<'task.upserted'>['status'] {
+  if (status === 'completed') return 'done'
+  if (status === 'in-progress') return 'in_progress'
+  return status as IngestEventOf<'task.upserted'>['status']
+}
+
+/** The thread a message belongs to when the client names none. */
+export function directConversationId(projectId: string, sender: string, recipient: string | undefined): string {
+  const pair = recipient ? [sender, recipient].sort().join('+') : sender
+  return `dm:${projectId}:${pair}`
+}
+
+export class Projector {
+  private readonly st: Record<string, Statement>
+  private readonly knownProjects = new Set<string>()
+  private rollups = new Map<string, Rollup>()
+
+  constructor(private readonly sqlite: Sqlite) {
+    const p = (sql: string) => sqlite.prepare(sql)
+    this.st = {
+      ensureProject: p(`INSERT OR IGNORE INTO projects (id, name, status, created_at, updated_at) VALUES (?, ?, 'active', ?, ?)`),
+      upsertProject: p(`INSERT INTO projects (id, name, description, status, provider, tags, created_at, updated_at)
+        VALUES (@id, @name, @description, coalesce(@status, 'active'), @provider, @tags, @ts, @ts)
+        ON CONFLICT(id) DO UPDATE SET name = excluded.name,
+          description = coalesce(excluded.description, description),
+          status = coalesce(@status, status), provider = coalesce(excluded.provider, provider),
+          tags = coalesce(excluded.tags, tags), updated_at = max(updated_at, excluded.updated_at)`),
+      touchProject: p(`UPDATE projects SET updated_at = max(updated_at, ?) WHERE id = ?`),
+      getConversation: p(`SELECT id, participants, message_count, pending_sender, pending_at, last_activity FROM conversations WHERE id = ?`),
+      insertConversation: p(`INSERT INTO conversations (id, project_id, agent_id, participants, type, title, started_at, last_activity, message_count, error_count, pending_sender, pending_at)
+        VALUES (@id, @projectId, @agentId, @participants, @type, @title, @ts, @ts, 1, @errors, @pendingSender, @pendingAt)`),
+      updateConversation: p(`UPDATE conversations SET participants = @participants, last_activity = max(last_activity, @ts),
+        started_at = min(started_at, @ts), message_count = message_count + 1, error_count = error_count + @errors,
+        pending_sender = @pendingSender, pending_at = @pendingAt WHERE id = @id`),
+      insertParticipant: p(`INSERT OR IGNORE INTO conversation_participants (participant, conversation_id, project_id) VALUES (?, ?, ?)`),
+      insertMessage: p(`INSERT INTO messages (id, conversation_id, project_id, sender, recipient, content, message_type, ts, metadata, response_time_ms, event_seq)
+        VALUES (@id, @conversationId, @projectId, @sender, @recipient, @content, @messageType, @ts, @metadata, @responseTimeMs, @eventSeq)`),
+      messageTs: p(`SELECT ts, sender FROM messages WHERE id = ?`),
+      upsertRollup: p(`INSERT INTO message_rollups (project_id, agent_id, hour, messages, errors, responses, response_ms_sum)
+        VALUES (@projectId, @agentId, @hour, @messages, @errors, @responses, @responseMsSum)
+        ON CONFLICT(project_id, hour, agent_id) DO UPDATE SET messages = messages + excluded.messages,
+          errors = errors + excluded.errors, responses = responses + excluded.responses,
+          response_ms_sum = response_ms_sum + excluded.response_ms_sum`),
+      touchAgent: p(`UPDATE agents SET last_active_at = max(last_active_at, ?) WHERE id = ?`),
+      getAgent: p(`SELECT id, status, current_task_id, last_active_at FROM agents WHERE id = ?`),
+      upsertAgent: p(`INSERT INTO agents (id, project_id, name, type, capabilities, status, registered_at, last_active_at, metadata)
+        VALUES (@id, @projectId, @name, @type, @capabilities, 'idle', @ts, @ts, @metadata)
+        ON CONFLICT(id) DO UPDATE SET project_id = excluded.project_id, name = coalesce(@nameGiven, name),
+          type = coalesce(excluded.type, type), capabilities = coalesce(@capabilitiesGiven, capabilities),
+          metadata = coalesce(excluded.metadata, metadata), last_active_at = max(last_active_at, excluded.last_active_at),
+          registered_at = min(registered_at, excluded.registered_at),
+          status = CASE WHEN status = 'unavailable' THEN 'idle' ELSE status END`),
+      ensureAgent: p(`INSERT OR IGNORE INTO agents (id, project_id, name, status, registered_at, last_active_at) VALUES (?, ?, ?, 'idle', ?, ?)`),
+      heartbeat: p(`UPDATE agents SET last_heartbeat_at = max(coalesce(last_heartbeat_at, 0), @ts), last_active_at = max(last_active_at, @ts),
+        status = CASE WHEN @status IS NOT NULL THEN @status WHEN status = 'unavailable' THEN CASE WHEN current_task_id IS NULL THEN 'idle' ELSE 'busy' END ELSE status END,
+        status_reason = CASE WHEN @status IS NOT NULL OR status = 'unavailable' THEN NULL ELSE status_reason END,
+        metadata = CASE WHEN @metrics IS NULL THEN metadata ELSE json_set(coalesce(metadata, '{}'), '$.load', json(@load), '$.metrics', json(@metrics)) END
+        WHERE id = @id`),
+      setAgentStatus: p(`UPDATE agents SET status = @status, status_reason = @reason, paused = CASE WHEN @status = 'paused' THEN 1 WHEN @status IN ('active','idle','busy') THEN 0 ELSE paused END WHERE id = @id`),
+      agentBusy: p(`UPDATE agents SET status = CASE WHEN paused THEN 'paused' ELSE 'busy' END, current_task_id = @taskId, project_id = @projectId, last_active_at = max(last_active_at, @ts) WHERE id = @id`),
+      agentReleased: p(`UPDATE agents SET status = CASE WHEN paused THEN 'paused' WHEN status IN ('busy','active') THEN 'idle' ELSE status END, current_task_id = NULL,
+        tasks_completed = tasks_completed + @completed, tasks_failed = tasks_failed + @failed WHERE id = @id AND (current_task_id = @taskId OR current_task_id IS NULL)`),
+      agentError: p(`UPDATE agents SET error_count = error_count + 1 WHERE id = ?`),
+      getTask: p(`SELECT id, status, assigned_agent_id, started_at, updated_at FROM tasks WHERE id = ?`),
+      upsertTask: p(`INSERT INTO tasks (id, project_id, name, description, status, priority, estimated_hours, labels, due_at, created_at, updated_at)
+        VALUES (@id, @projectId, @name, @description, coalesce(@status, 'todo'), @priority, @estimatedHours, coalesce(@labels, '[]'), @dueAt, @ts, @ts)
+        ON CONFLICT(id) DO UPDATE SET name = coalesce(@nameGiven, name), description = coalesce(excluded.description, description),
+          status = CASE WHEN @status IS NOT NULL AND excluded.updated_at >= updated_at THEN @status ELSE status END,
+          priority = coalesce(excluded.priority, priority), estimated_hours = coalesce(excluded.estimated_hours, estimated_hours),
+          labels = coalesce(@labels, labels), due_at = coalesce(excluded.due_at, due_at), updated_at = max(updated_at, excluded.updated_at)`),
+      assignTask: p(`UPDATE tasks SET assigned_agent_id = @agentId, status = 'in_progress', started_at = coalesce(started_at, @ts), completed_at = NULL, updated_at = max(updated_at, @ts) WHERE id = @id`),
+      progressTask: p(`UPDATE tasks SET progress = coalesce(@progress, progress), status = coalesce(@status, status),
+        completed_at = CASE WHEN @status = 'done' THEN @ts ELSE completed_at END,
+        started_at = coalesce(started_at, @ts), assigned_agent_id = coalesce(assigned_agent_id, @agentId), updated_at = max(updated_at, @ts) WHERE id = @id`),
+      blockTask: p(`UPDATE tasks SET status = 'blocked', updated_at = max(updated_at, @ts) WHERE id = @id AND status <> 'done'`),
+      deleteDeps: p(`DELETE FROM task_dependencies WHERE task_id = ?`),
+      insertDep: p(`INSERT OR IGNORE INTO task_dependencies (task_id, depends_on, project_id) VALUES (?, ?, ?)`),
+      history: p(`INSERT INTO task_history (task_id, project_id, agent_id, action, status, progress, note, ts, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertBlocker: p(`INSERT INTO blockers (id, project_id, task_id, agent_id, severity, description, suggested_solutions, status, reported_at)
+        VALUES (@id, @projectId, @taskId, @agentId, @severity, @description, @solutions, 'open', @ts)`),
+      resolveBlocker: p(`UPDATE blockers SET status = 'resolved', resolved_at = @ts, resolution = @resolution WHERE id = @id AND status = 'open'`),
+      resolveTaskBlockers: p(`UPDATE blockers SET status = 'resolved', resolved_at = @ts, resolution = @resolution WHERE task_id = @taskId AND status = 'open' AND reported_at <= @ts`),
+      insertDecision: p(`INSERT OR REPLACE INTO decisions (id, project_id, agent_id, task_id, decision, rationale, alternatives, confidence, factors, ts)
+        VALUES (@id, @projectId, @agentId, @taskId, @decision, @rationale, @alternatives, @confidence, @factors, @ts)`),
+      insertArtifact: p(`INSERT OR REPLACE INTO artifacts (id, project_id, task_id, agent_id, name, artifact_type, location, description, ts)
+        VALUES (@id, @projectId, @taskId, @agentId, @name, @artifactType, @location, @description, @ts)`),
+      insertCost: p(`INSERT INTO cost_events (event_id, project_id, agent_id, task_id, provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, cost_source, ts)
+        VALUES (@eventId, @projectId, @agentId, @taskId, @provider, @model, @input, @output, @cacheRead, @cacheWrite, @cost, @costSource, @ts)`),
+      insertAlert: p(`INSERT OR REPLACE INTO alerts (id, project_id, severity, type, message, subject_id, details, ts) VALUES (@id, @projectId, @severity, @type, @message, @subjectId, @details, @ts)`),
+    }
+  }
+
+  /** Forget in-memory caches after a rolled-back transaction. */
+  reset() {
+    this.knownProjects.clear()
+    this.rollups.clear()
+  }
+
+  /** Writes the rollups gathered during a batch; call once per transaction, before commit. */
+  flush() {
+    for (const r of this.rollups.values()) this.st.upsertRollup!.run(r)
+    this.rollups.clear()
+  }
+
+  /** Applies one stored event. Returns what it derived, for the realtime hub. */
+  apply(e: IngestEvent & { id: string, ts: number, project_id: string }, seq: number): Record<string, unknown> | undefined {
+    this.ensureProject(e.project_id, e.ts)
+    switch (e.kind) {
+      case 'project.upserted': return this.project(e)
+      case 'agent.registered': return this.agentRegistered(e)
+      case 'agent.heartbeat': return this.heartbeat(e)
+      case 'agent.status':
+        this.ensureAgent(e.agent_id, e.project_id, e.ts)
+        this.st.setAgentStatus!.run({ id: e.agent_id, status: e.status, reason: e.reason ?? null })
+        return undefined
+      case 'message': return this.message(e, seq)
+      case 'task.upserted': return this.taskUpserted(e, seq)
+      case 'task.assigned': return this.taskAssigned(e, seq)
+      case 'task.progress': return this.taskProgress(e, seq)
+      case 'blocker.reported': return this.blockerReported(e, seq)
+      case 'blocker.resolved':
+        if (e.blocker_id) this.st.resolveBlocker!.run({ id: e.blocker_id, ts: e.ts, resolution: e.resolution ?? null })
+        else this.st.resolveTaskBlockers!.run({ taskId: e.task_id, ts: e.ts, resolution: e.resolution ?? null })
+        return undefined
+      case 'decision.logged':
+        this.st.insertDecision!.run({
+          id: e.decision_id ?? e.id, projectId: e.project_id, agentId: e.agent_id ?? null, taskId: e.task_id ?? null,
+          decision: e.decision, rationale: e.rationale ?? null, alternatives: jsonOrNull(e.alternatives),
+          confidence: e.confidence ?? null, factors: jsonOrNull(e.factors), ts: e.ts,
+        })
+        if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
+        return undefined
+      case 'artifact.logged':
+        this.st.insertArtifact!.run({
+          id: e.artifact_id ?? e.id, projectId: e.project_id, taskId: e.task_id ?? null, agentId: e.agent_id ?? null,
+          name: e.name, artifactType: e.artifact_type ?? null, location: e.location ?? null, description: e.description ?? null, ts: e.ts,
+        })
+        return undefined
+      case 'cost.usage':
+        this.st.insertCost!.run({
+          eventId: e.id, projectId: e.project_id, agentId: e.agent_id ?? null, taskId: e.task_id ?? null,
+          provider: e.provider ?? null, model: e.model, input: e.input_tokens, output: e.output_tokens,
+          cacheRead: e.cache_read_tokens, cacheWrite: e.cache_write_tokens,
+          cost: e.cost ?? null, costSource: e.cost === undefined ? 'unpriced' : 'reported', ts: e.ts,
+        })
+        return undefined
+      case 'alert.raised':
+        this.st.insertAlert!.run({
+          id: e.alert_id ?? e.id, projectId: e.project_id, severity: e.severity, type: e.type, message: e.message,
+          subjectId: e.subject_id ?? null, details: jsonOrNull(e.details), ts: e.ts,
+        })
+        return undefined
+      case 'generic':
+        if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
+        return undefined
+    }
+  }
+
+  private ensureProject(projectId: string, ts: number) {
+    if (this.knownProjects.has(projectId)) return
+    this.st.ensureProject!.run(projectId, projectId === 'default' ? 'Default' : projectId, ts, ts)
+    this.knownProjects.add(projectId)
+  }
+
+  private ensureAgent(agentId: string, projectId: string, ts: number) {
+    this.st.ensureAgent!.run(agentId, projectId, agentId, ts, ts)
+  }
+
+  private project(e: IngestEventOf<'project.upserted'> & { ts: number }) {
+    this.st.upsertProject!.run({
+      id: e.project_id, name: e.name, description: e.description ?? null, status: e.status ?? null,
+      provider: e.provider ?? null, tags: jsonOrNull(e.tags), ts: e.ts,
+    })
+    return undefined
+  }
+
+  private agentRegistered(e: IngestEventOf<'agent.registered'> & { ts: number, project_id: string }) {
+    this.st.upsertAgent!.run({
+      id: e.agent_id, projectId: e.project_id, name: e.name ?? e.agent_id, nameGiven: e.name ?? null,
+      type: e.type ?? null, capabilities: JSON.stringify(e.capabilities ?? []), capabilitiesGiven: jsonOrNull(e.capabilities),
+      metadata: jsonOrNull(e.metadata), ts: e.ts,
+    })
+    return { agent_id: e.agent_id }
+  }
+
+  private heartbeat(e: IngestEventOf<'agent.heartbeat'> & { ts: number, project_id: string }) {
+    this.ensureAgent(e.agent_id, e.project_id, e.ts)
+    const before = this.st.getAgent!.get(e.agent_id) as { status: string }
+    this.st.heartbeat!.run({
+      id: e.agent_id, ts: e.ts, status: e.status ?? null,
+      load: e.load === undefined ? 'null' : String(e.load), metrics: e.metrics === undefined && e.load === undefined ? null : JSON.stringify(e.metrics ?? {}),
+    })
+    const after = this.st.getAgent!.get(e.agent_id) as { status: string }
+    return after.status === before.status ? undefined : { agent_id: e.agent_id, status: after.status, previous_status: before.status }
+  }
+
+  private message(e: IngestEventOf<'message'> & { id: string, ts: number, project_id: string }, seq: number) {
+    const conversationId = e.conversation_id ?? directConversationId(e.project_id, e.sender, e.recipient)
+    const messageId = e.message_id ?? e.id
+    const isError = ERROR_MESSAGE_TYPES.has(e.message_type) ? 1 : 0
+    const conv = this.st.getConversation!.get(conversationId) as ConversationState | undefined
+
+    // Response pairing: the first unanswered message opens a request, the first message
+    // from another participant answers it. An explicit in_reply_to wins.
+    let responseTimeMs: number | null = null
+    if (e.in_reply_to) {
+      const req = this.st.messageTs!.get(e.in_reply_to) as { ts: number } | undefined
+      if (req && e.ts >= req.ts) responseTimeMs = e.ts - req.ts
+    }
+    let pendingSender = conv?.pending_sender ?? null
+    let pendingAt = conv?.pending_at ?? null
+    if (pendingSender !== null && pendingSender !== e.sender && pendingAt !== null && e.ts >= pendingAt) {
+      responseTimeMs ??= e.ts - pendingAt
+      pendingSender = null
+      pendingAt = null
+    }
+    else if (pendingSender === null) {
+      pendingSender = e.sender
+      pendingAt = e.ts
+    }
+
+    const participants: string[] = conv ? JSON.parse(conv.participants) : []
+    const newcomers = [e.sender, e.recipient].filter((p): p is string => !!p && !participants.includes(p))
+    participants.push(...newcomers)
+    const agentId = e.agent_id ?? e.sender
+    if (!conv) {
+      this.st.insertConversation!.run({
+        id: conversationId, projectId: e.project_id, agentId, participants: JSON.stringify(participants),
+        type: e.conversation_type ?? 'direct', title: e.conversation_title ?? null, ts: e.ts, errors: isError,
+        pendingSender, pendingAt,
+      })
+    }
+    else {
+      this.st.updateConversation!.run({
+        id: conversationId, participants: newcomers.length ? JSON.stringify(participants) : conv.participants,
+        ts: e.ts, errors: isError, pendingSender, pendingAt,
+      })
+    }
+    for (const p of newcomers) this.st.insertParticipant!.run(p, conversationId, e.project_id)
+
+    const metadata = e.metadata === undefined ? null : JSON.stringify(e.metadata)
+    this.st.insertMessage!.run({
+      id: messageId, conversationId, projectId: e.project_id, sender: e.sender, recipient: e.recipient ?? null,
+      content: e.content, messageType: e.message_type, ts: e.ts, metadata, responseTimeMs, eventSeq: seq,
+    })
+    this.st.touchAgent!.run(e.ts, e.sender)
+    if (isError) this.st.agentError!.run(agentId)
+    this.st.touchProject!.run(e.ts, e.project_id)
+
+    const hour = Math.floor(e.ts / HOUR) * HOUR
+    const key = `${e.project_id}\u0000${hour}\u0000${agentId}`
+    let r = this.rollups.get(key)
+    if (!r) {
+      r = { projectId: e.project_id, agentId, hour, messages: 0, errors: 0, responses: 0, responseMsSum: 0 }
+      this.rollups.set(key, r)
+    }
+    r.messages++
+    r.errors += isError
+    if (responseTimeMs !== null) {
+      r.responses++
+      r.responseMsSum += responseTimeMs
+    }
+    return {
+      conversation_id: conversationId,
+      message: {
+        id: messageId, conversation_id: conversationId, sender: e.sender, recipient: e.recipient ?? null,
+        content: e.content, message_type: e.message_type, timestamp: new Date(e.ts).toISOString(),
+        metadata: e.metadata ?? {}, response_time_ms: responseTimeMs,
+      },
+    }
+  }
+
+  private taskUpserted(e: IngestEventOf<'task.upserted'> & { ts: number, project_id: string }, seq: number) {
+    this.st.upsertTask!.run({
+      id: e.task_id, projectId: e.project_id, name: e.name ?? e.task_id, nameGiven: e.name ?? null,
+      description: e.description ?? null, status: normaliseTaskStatus(e.status) ?? null, priority: e.priority ?? null,
+      estimatedHours: e.estimated_hours ?? null, labels: jsonOrNull(e.labels), dueAt: e.due_at ?? null, ts: e.ts,
+    })
+    if (e.depends_on) {
+      this.st.deleteDeps!.run(e.task_id)
+      for (const dep of e.depends_on) this.st.insertDep!.run(e.task_id, dep, e.project_id)
+    }
+    this.st.history!.run(e.task_id, e.project_id, null, 'upserted', normaliseTaskStatus(e.status) ?? null, null, null, e.ts, seq)
+    return { task_id: e.task_id }
+  }
+
+  private taskAssigned(e: IngestEventOf<'task.assigned'> & { ts: number, project_id: string }, seq: number) {
+    const existing = this.st.getTask!.get(e.task_id) as { status: string } | undefined
+    this.st.upsertTask!.run({
+      id: e.task_id, projectId: e.project_id, name: e.task_name ?? e.task_id, nameGiven: e.task_name ?? null,
+      description: null, status: null, priority: e.priority ?? null, estimatedHours: e.estimated_hours ?? null,
+      labels: null, dueAt: null, ts: e.ts,
+    })
+    // Marcus writes nothing when a blocker is resolved: a blocked task assigned again is the sign.
+    if (existing?.status === 'blocked') {
+      this.st.resolveTaskBlockers!.run({ taskId: e.task_id, ts: e.ts, resolution: `task re-assigned to ${e.agent_id}` })
+    }
+    this.st.assignTask!.run({ id: e.task_id, agentId: e.agent_id, ts: e.ts })
+    this.ensureAgent(e.agent_id, e.project_id, e.ts)
+    const before = this.st.getAgent!.get(e.agent_id) as { status: string }
+    this.st.agentBusy!.run({ id: e.agent_id, taskId: e.task_id, projectId: e.project_id, ts: e.ts })
+    this.st.history!.run(e.task_id, e.project_id, e.agent_id, 'assigned', 'in_progress', null, null, e.ts, seq)
+    return { task_id: e.task_id, agent_id: e.agent_id, status: 'in_progress', agent_status: 'busy', previous_agent_status: before.status }
+  }
+
+  private taskProgress(e: IngestEventOf<'task.progress'> & { ts: number, project_id: string }, seq: number) {
+    let status = normaliseTaskStatus(e.status)
+    if (!status && e.progress === 100) status = 'done'
+    const progress = status === 'done' ? 1 : e.progress === undefined ? null : e.progress / 100
+    const existing = this.st.getTask!.get(e.task_id) as { status: string } | undefined
+    if (!existing) {
+      this.st.upsertTask!.run({
+        id: e.task_id, projectId: e.project_id, name: e.task_id, nameGiven: null, description: null, status: status ?? 'in_progress',
+        priority: null, estimatedHours: null, labels: null, dueAt: null, ts: e.ts,
+      })
+    }
+    this.st.progressTask!.run({ id: e.task_id, progress, status: status ?? null, ts: e.ts, agentId: e.agent_id ?? null })
+    this.st.history!.run(e.task_id, e.project_id, e.agent_id ?? null, 'progress', status ?? null, progress, e.message ?? null, e.ts, seq)
+    if (e.agent_id) {
+      this.st.touchAgent!.run(e.ts, e.agent_id)
+      const finished = status === 'done' || status === 'failed'
+      if (finished && existing?.status !== status) {
+        this.st.agentReleased!.run({ id: e.agent_id, taskId: e.task_id, completed: status === 'done' ? 1 : 0, failed: status === 'failed' ? 1 : 0 })
+      }
+    }
+    return { task_id: e.task_id, agent_id: e.agent_id ?? null, status: status ?? existing?.status ?? 'in_progress', progress }
+  }
+
+  private blockerReported(e: IngestEventOf<'blocker.reported'> & { id: string, ts: number, project_id: string }, seq: number) {
+    const blockerId = e.blocker_id ?? e.id
+    this.st.insertBlocker!.run({
+      id: blockerId, projectId: e.project_id, taskId: e.task_id ?? null, agentId: e.agent_id ?? null, severity: e.severity,
+      description: e.description, solutions: jsonOrNull(e.suggested_solutions), ts: e.ts,
+    })
+    if (e.task_id) {
+      this.st.blockTask!.run({ id: e.task_id, ts: e.ts })
+      this.st.history!.run(e.task_id, e.project_id, e.agent_id ?? null, 'blocked', 'blocked', null, e.description, e.ts, seq)
+      // A blocked task releases its agent (Marcus hands it a new task).
+      if (e.agent_id) this.st.agentReleased!.run({ id: e.agent_id, taskId: e.task_id, completed: 0, failed: 0 })
+    }
+    if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
+    return { blocker_id: blockerId, task_id: e.task_id ?? null, severity: e.severity }
+  }
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value)
+}

@@ -1,0 +1,34 @@
+/** Every error code the API answers with, in one place. */
+export const errorCodes = {
+  BAD_REQUEST: 400,
+  INVALID_JSON: 400,
+  VALIDATION_FAILED: 400,
+  INVALID_CURSOR: 400,
+  BATCH_TOO_LARGE: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  CONVERSATION_NOT_FOUND: 404,
+  AGENT_NOT_FOUND: 404,
+  PROJECT_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const
+
+export type ErrorCode = keyof typeof errorCodes
+
+export type ErrorEnvelope = {
+  error: {
+    code: ErrorCode
+    message: string
+    details: Record<string, unknown>
+    timestamp: string
+    request_id: string
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Starts the built server (`.output/server/index.mjs`) as a child process on a free port
+ * with its own data directory, as an operator would run it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export const repoRoot = resolve(import.meta.dirname, '../..')
+export const fixturesRoot = resolve(repoRoot, '../shared/fixtures')
+export const sessionA = join(fixturesRoot, 'marcus/session-a')
+
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', fail)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => ok(port))
+    })
+  })
+}
+
+export function tempDir(prefix = 'seneca-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export type TestServer = {
+  url: string
+  port: number
+  dataDir: string
+  output: () => string
+  /** Stops the process (SIGTERM, SIGKILL after 5 s). */
+  stop: () => Promise<void>
+  /** Stops and starts again on the same port and data directory. */
+  restart: (extraEnv?: Record<string, string>) => Promise<void>
+  /** Stops it and removes the data directory. */
+  dispose: () => Promise<void>
+}
+
+export async function startServer(env: Record<string, string | undefined> = {}): Promise<TestServer> {
+  const port = await freePort()
+  const dataDir = env.SENECA_DATA_DIR ?? tempDir()
+  let child: ChildProcess | undefined
+  let log = ''
+  let currentEnv = { ...env }
+
+  const launch = async () => {
+    log = ''
+    child = spawn(process.execPath, [join(repoRoot, '.output/server/index.mjs')], {
+      cwd: tempDir('seneca-cwd-'),
+      env: { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), SENECA_DATA_DIR: dataDir, ...currentEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()))
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()))
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log}`)
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/health`)
+        if (res.status === 200 || res.status === 503) return
+      }
+      catch { /* not up yet */ }
+      await new Promise(r => setTimeout(r, 100))
+    }
+    throw new Error(`server did not start within 30 s:\n${log}`)
+  }
+
+  const stop = async () => {
+    const c = child
+    if (!c || c.exitCode !== null) return
+    await new Promise<void>((ok) => {
+      const timer = setTimeout(() => c.kill('SIGKILL'), 5000)
+      c.once('exit', () => {
+        clearTimeout(timer)
+        ok()
+      })
+      c.kill('SIGTERM')
+    })
+  }
+
+  await launch()
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    output: () => log,
+    stop,
+    restart: async (extraEnv = {}) => {
+      await stop()
+      currentEnv = { ...currentEnv, ...extraEnv }
+      await launch()
+    },
+    dispose: async () => {
+      await stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** JSON request helper that never throws on HTTP errors. */
+export async function api<T = any>(base: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status: number, body: T, headers: Headers }> {
+  const { json, ...rest } = init
+  const res = await fetch(base + path, {
+    ...rest,
+    headers: { ...(json === undefined ? {} : { 'content-type': 'application/json' }), ...rest.headers },
+    body: json === undefined ? rest.body : JSON.stringify(json),
+  })
+  const text = await res.text()
+  let body: any = text
+  try {
+    body = JSON.parse(text)
+  }
+  catch { /* not JSON */ }
+  return { status: res.status, body, headers: res.headers }
+}
+
+export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      const v = await check()
+      if (v) return v
+    }
+    catch (error) {
+      last = error
+    }
+    await new Promise(r => setTimeout(r, intervalMs))
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`)
+}
