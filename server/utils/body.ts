@@ -2,7 +2,8 @@
  * Reads a JSON request body with a byte limit, streaming, so an oversized body is refused
  * with 413 before it is held in memory, and malformed JSON is a 400 — both in the envelope.
  */
-import type { H3Event } from 'h3'
+import { getRequestHeader, type H3Event } from 'h3'
+import { apiError } from './errors'
 
 export async function readJsonBody(event: H3Event, maxBytes: number): Promise<unknown> {
   const declared = Number(getRequestHeader(event, 'content-length') ?? Number.NaN)

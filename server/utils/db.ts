@@ -8,6 +8,7 @@ import Database from 'better-sqlite3'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import * as schema from '../../drizzle/schema'
+import { useConfig } from './config'
 
 export type Sqlite = Database.Database
 export type Db = ReturnType<typeof drizzle<typeof schema>>

@@ -2,8 +2,9 @@
  * `GET /health` and `/api/health`: `{status, timestamp, version, services:{database, marcus, cache}}`,
  * 200 when healthy, 503 otherwise.
  */
-import type { H3Event } from 'h3'
+import { type H3Event, setResponseStatus } from 'h3'
 import pkg from '../../package.json'
+import { useDatabase } from './db'
 
 type ServiceCheck = () => string
 

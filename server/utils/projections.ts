@@ -310,7 +310,7 @@ export class Projector {
   }
 
   private taskAssigned(e: IngestEventOf<'task.assigned'> & { ts: number, project_id: string }, seq: number) {
-    const existing = this.st.getTask!.get(e.task_id) as { status: string } | undefined
+    const existing = this.st.getTask!.get(e.task_id) as { status: string, assigned_agent_id: string | null } | undefined
     this.st.upsertTask!.run({
       id: e.task_id, projectId: e.project_id, name: e.task_name ?? e.task_id, nameGiven: e.task_name ?? null,
       description: null, status: null, priority: e.priority ?? null, estimatedHours: e.estimated_hours ?? null,
@@ -319,6 +319,11 @@ export class Projector {
     // Marcus writes nothing when a blocker is resolved: a blocked task assigned again is the sign.
     if (existing?.status === 'blocked') {
       this.st.resolveTaskBlockers!.run({ taskId: e.task_id, ts: e.ts, resolution: `task re-assigned to ${e.agent_id}` })
+    }
+    // Re-assigned (a lease reclaimed, a recovery): the previous agent no longer holds it.
+    if (existing?.assigned_agent_id && existing.assigned_agent_id !== e.agent_id) {
+      this.st.agentReleased!.run({ id: existing.assigned_agent_id, taskId: e.task_id, completed: 0, failed: 0 })
+      this.st.history!.run(e.task_id, e.project_id, existing.assigned_agent_id, 'unassigned', null, null, `re-assigned to ${e.agent_id}`, e.ts, seq)
     }
     this.st.assignTask!.run({ id: e.task_id, agentId: e.agent_id, ts: e.ts })
     this.ensureAgent(e.agent_id, e.project_id, e.ts)

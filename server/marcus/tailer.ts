@@ -1,0 +1,294 @@
+/**
+ * The Marcus log connector: backfills every log file, then follows new lines and new files.
+ *
+ * - Lines from all files are merged by their timestamps, so facts are applied in the order
+ *   Marcus wrote them (a registration before the assignment that follows it).
+ * - Only complete lines are read: a partial last line waits for its newline.
+ * - File offsets and the current project are saved after each ingested batch, so a restart
+ *   neither re-imports nor skips; event ids derive from the lines, so even a batch read
+ *   twice (a crash between ingest and save) is stored once.
+ * - A malformed or unknown record is counted and kept as a generic event; it never stops
+ *   the import.
+ */
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
+import type { RawEvent } from '../../shared/events'
+import { useDatabase } from '../utils/db'
+import { ingest } from '../utils/ingest'
+import { assignProject, FALLBACK_PROJECT, fileKind, lineId, type MarcusContext, type MarcusFileKind, mapRecord, recordTime } from './mapping'
+
+const CONNECTOR = 'marcus-log'
+const READ_CHUNK = 1 << 20
+const BATCH = 2000
+
+export type TailerOptions = {
+  /** The Marcus checkout root (has `logs/`), or … */
+  root?: string
+  /** … its `logs/conversations` folder directly. */
+  logDir?: string
+  pollMs?: number
+}
+
+export type TailerStats = {
+  files: { path: string, kind: MarcusFileKind, offset: number, size: number }[]
+  lines: number
+  records: Record<string, number>
+  malformed: number
+  unknown: number
+  events_stored: number
+  events_duplicate: number
+  events_rejected: number
+  project_id: string | null
+  last_error: string | null
+  caught_up: boolean
+}
+
+type PendingLine = { line: string, end: number, ts: number }
+
+class FileCursor {
+  /** Byte offset up to which lines have been handed out. */
+  readPos: number
+  lines: PendingLine[] = []
+  private head = 0
+  private lastTs = 0
+
+  constructor(readonly path: string, readonly rel: string, readonly kind: MarcusFileKind, public offset: number) {
+    this.readPos = offset
+  }
+
+  get size() {
+    try {
+      return statSync(this.path).size
+    }
+    catch {
+      return 0
+    }
+  }
+
+  peek(): PendingLine | undefined {
+    return this.lines[this.head]
+  }
+
+  take(): PendingLine {
+    return this.lines[this.head++]!
+  }
+
+  /** Reads complete lines from readPos; returns false when there is nothing new. */
+  fill(): boolean {
+    if (this.head < this.lines.length) return true
+    this.lines = []
+    this.head = 0
+    const size = this.size
+    if (size < this.readPos) {
+      // Truncated or replaced: read it again from the start (ids make repeats no-ops).
+      this.readPos = 0
+      this.offset = 0
+    }
+    if (size === this.readPos) return false
+    const fd = openSync(this.path, 'r')
+    try {
+      let buf = Buffer.alloc(Math.min(READ_CHUNK, size - this.readPos))
+      let n = readSync(fd, buf, 0, buf.length, this.readPos)
+      let lastNl = buf.lastIndexOf(10, n - 1)
+      // A line longer than the chunk: read on until its newline, or wait for it.
+      while (lastNl === -1 && this.readPos + n < size) {
+        const bigger = Buffer.alloc(Math.min(buf.length * 2, size - this.readPos))
+        buf.copy(bigger, 0, 0, n)
+        n += readSync(fd, bigger, n, bigger.length - n, this.readPos + n)
+        buf = bigger
+        lastNl = buf.lastIndexOf(10, n - 1)
+      }
+      if (lastNl === -1) return false
+      let start = 0
+      while (start <= lastNl) {
+        const nl = buf.indexOf(10, start)
+        const line = buf.toString('utf8', start, nl).replace(/\r$/, '')
+        const end = this.readPos + nl + 1
+        if (line.trim()) this.lines.push({ line, end, ts: this.lineTime(line) })
+        else if (this.lines.length) this.lines[this.lines.length - 1]!.end = end
+        else this.offset = end
+        start = nl + 1
+      }
+      this.readPos += lastNl + 1
+      return this.lines.length > 0
+    }
+    finally {
+      closeSync(fd)
+    }
+  }
+
+  /** A cheap look at the timestamp for merging; unparseable lines keep their file's order. */
+  private lineTime(line: string): number {
+    const m = /"timestamp":\s*"([^"]+)"/.exec(line)
+    const ts = m ? recordTime({ timestamp: m[1] }) : undefined
+    if (ts !== undefined) this.lastTs = ts
+    return this.lastTs
+  }
+}
+
+export class MarcusLogTailer {
+  readonly logsRoot: string
+  private readonly pollMs: number
+  private cursors = new Map<string, FileCursor>()
+  private ctx: MarcusContext = {}
+  private stash: RawEvent[] = []
+  private timer: NodeJS.Timeout | undefined
+  private running = false
+  private stopped = false
+  private stats: Omit<TailerStats, 'files' | 'project_id'> = {
+    lines: 0, records: {}, malformed: 0, unknown: 0, events_stored: 0, events_duplicate: 0, events_rejected: 0, last_error: null, caught_up: false,
+  }
+
+  constructor(options: TailerOptions) {
+    if (options.logDir) this.logsRoot = resolve(options.logDir, '..')
+    else if (options.root) this.logsRoot = resolve(options.root, 'logs')
+    else throw new Error('MarcusLogTailer needs root or logDir')
+    this.pollMs = options.pollMs ?? 250
+    this.load()
+  }
+
+  /** Backfills, then polls for new lines and files until stop(). */
+  start() {
+    this.stopped = false
+    const tick = () => {
+      if (this.stopped) return
+      try {
+        this.poll()
+      }
+      catch (error) {
+        this.stats.last_error = (error as Error).message
+        console.error('[seneca] marcus log connector:', error)
+      }
+      this.timer = setTimeout(tick, this.pollMs)
+      this.timer.unref?.()
+    }
+    tick()
+  }
+
+  stop() {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+  }
+
+  getStats(): TailerStats {
+    return {
+      ...this.stats,
+      project_id: this.ctx.projectId ?? null,
+      files: [...this.cursors.values()].map(c => ({ path: c.rel, kind: c.kind, offset: c.offset, size: c.size })),
+    }
+  }
+
+  /** One pass: discover files, read every complete new line, ingest in time order. */
+  poll() {
+    if (this.running) return
+    this.running = true
+    try {
+      this.discover()
+      const cursors = [...this.cursors.values()]
+      let batch: RawEvent[] = []
+      for (;;) {
+        let next: FileCursor | undefined
+        for (const c of cursors) {
+          if (!c.peek() && !c.fill()) continue
+          if (!next || c.peek()!.ts < next.peek()!.ts) next = c
+        }
+        if (!next) break
+        const pending = next.take()
+        this.handleLine(next, pending.line, batch)
+        next.offset = pending.end
+        if (batch.length >= BATCH && this.stash.length === 0) {
+          this.flush(batch)
+          batch = []
+        }
+      }
+      if (this.stash.length) {
+        this.ctx.projectId ??= FALLBACK_PROJECT
+        batch.push(...assignProject(this.stash, this.ctx.projectId))
+        this.stash = []
+      }
+      this.flush(batch)
+      this.stats.caught_up = true
+    }
+    finally {
+      this.running = false
+    }
+  }
+
+  private handleLine(cursor: FileCursor, line: string, out: RawEvent[]) {
+    this.stats.lines++
+    const id = lineId(line)
+    let rec: Record<string, unknown> | undefined
+    try {
+      const parsed = JSON.parse(line)
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) rec = parsed
+    }
+    catch { /* counted below */ }
+    let events: RawEvent[]
+    if (!rec) {
+      this.stats.malformed++
+      events = [{ kind: 'generic', id, type: 'malformed_line', data: { file: cursor.rel, line: line.slice(0, 10_000) } }]
+    }
+    else {
+      const label = String(rec.event ?? rec.type ?? rec.event_type ?? 'unknown').replace(/^MCP tool '.*' returned failure$/, 'MCP tool failure')
+      this.stats.records[label] = (this.stats.records[label] ?? 0) + 1
+      const mapped = mapRecord(cursor.kind, rec, id, this.ctx)
+      if (!mapped.known) this.stats.unknown++
+      events = mapped.events
+    }
+    if (!this.ctx.projectId) {
+      this.stash.push(...events)
+      return
+    }
+    if (this.stash.length) {
+      out.push(...assignProject(this.stash, this.ctx.projectId))
+      this.stash = []
+    }
+    out.push(...assignProject(events, this.ctx.projectId))
+  }
+
+  private flush(batch: RawEvent[]) {
+    for (let i = 0; i < batch.length; i += 5000) {
+      const outcome = ingest(batch.slice(i, i + 5000), CONNECTOR)
+      this.stats.events_stored += outcome.stored
+      this.stats.events_duplicate += outcome.duplicates
+      this.stats.events_rejected += outcome.rejected
+      if (outcome.rejected) {
+        const first = outcome.results.find(r => r.status === 'rejected')
+        this.stats.last_error = `rejected event ${first?.id}: ${first?.error?.message}`
+      }
+    }
+    this.save()
+  }
+
+  private discover() {
+    for (const sub of ['conversations', 'agent_events']) {
+      const dir = join(this.logsRoot, sub)
+      if (!existsSync(dir)) continue
+      for (const name of readdirSync(dir).sort()) {
+        const kind = fileKind(name)
+        const path = join(dir, name)
+        if (!kind || this.cursors.has(path)) continue
+        this.cursors.set(path, new FileCursor(path, relative(this.logsRoot, path), kind, this.savedOffsets[relative(this.logsRoot, path)] ?? 0))
+      }
+    }
+  }
+
+  private savedOffsets: Record<string, number> = {}
+
+  private load() {
+    const row = useDatabase().sqlite.prepare(`SELECT value FROM connector_state WHERE connector = ? AND key = ?`).get(CONNECTOR, this.logsRoot) as { value: string } | undefined
+    if (!row) return
+    const state = JSON.parse(row.value) as { offsets?: Record<string, number>, projectId?: string, projectName?: string }
+    this.savedOffsets = state.offsets ?? {}
+    this.ctx = { projectId: state.projectId, projectName: state.projectName }
+  }
+
+  private save() {
+    const offsets: Record<string, number> = { ...this.savedOffsets }
+    for (const c of this.cursors.values()) offsets[c.rel] = c.offset
+    this.savedOffsets = offsets
+    useDatabase().sqlite.prepare(`INSERT INTO connector_state (connector, key, value, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT(connector, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`)
+      .run(CONNECTOR, this.logsRoot, JSON.stringify({ offsets, projectId: this.ctx.projectId, projectName: this.ctx.projectName }), Date.now())
+  }
+}
