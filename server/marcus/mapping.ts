@@ -155,7 +155,9 @@ export function mapRecord(kind: MarcusFileKind, rec: Rec, id: string, ctx: Marcu
     case 'pm_thinking': {
       const context = obj(rec.context) ?? {}
       project(str(context.project_id))
-      push('', coordinatorMessage(String(rec.thought ?? ''), 'thinking', { context, level: rec.level }))
+      // Marcus's log of a tool call answers the agent that made it.
+      const caller = str(obj(context.arguments)?.agent_id)
+      push('', coordinatorMessage(String(rec.thought ?? ''), 'thinking', { context, level: rec.level }, caller))
       break
     }
     case 'pm_decision': {
@@ -213,7 +215,7 @@ export function mapRecord(kind: MarcusFileKind, rec: Rec, id: string, ctx: Marcu
         const error = str(rec.error) ?? 'unknown error'
         push('', coordinatorMessage(`MCP tool '${failure[1]}' returned failure: ${error}`, 'error', {
           tool_name: rec.tool_name ?? failure[1], arguments: args, error, retry_reason: rec.retry_reason, level: rec.level,
-        }))
+        }, str(args.agent_id)))
         break
       }
       generic(event || 'unknown', str(rec.worker_id) ?? str(obj(rec.arguments)?.agent_id))
@@ -256,8 +258,9 @@ function registration(worker: string, src: Rec): RawEvent {
   }
 }
 
-function coordinatorMessage(content: string, messageType: string, metadata: Rec): RawEvent {
+function coordinatorMessage(content: string, messageType: string, metadata: Rec, recipient?: string): RawEvent {
   return {
+    ...(recipient ? { recipient } : {}),
     kind: 'message',
     conversation_id: `marcus:${PROJECT}:coordinator`,
     conversation_type: 'coordinator',

@@ -268,7 +268,9 @@ export class Projector {
       id: messageId, conversationId, projectId: e.project_id, sender: e.sender, recipient: e.recipient ?? null,
       content: e.content, messageType: e.message_type, ts: e.ts, metadata, responseTimeMs, eventSeq: seq,
     })
+    // Taking part in a conversation, either side, is activity of an agent.
     this.st.touchAgent!.run(e.ts, e.sender)
+    if (e.recipient) this.st.touchAgent!.run(e.ts, e.recipient)
     if (isError) this.st.agentError!.run(agentId)
     this.st.touchProject!.run(e.ts, e.project_id)
 

@@ -1,0 +1,3 @@
+import { decisionListQuery } from '../../../shared/records'
+
+export default defineEventHandler(event => listDecisions(validQuery(event, decisionListQuery)))

@@ -1,0 +1,3 @@
+import { taskIdParams } from '../../../shared/records'
+
+export default defineEventHandler(event => getTask(validParams(event, taskIdParams).id))

@@ -1,0 +1,3 @@
+import { taskListQuery } from '../../../shared/records'
+
+export default defineEventHandler(event => listTasks(validQuery(event, taskListQuery)))
