@@ -2,25 +2,15 @@ import { cpSync } from 'node:fs'
 import { join } from 'node:path'
 
 export default defineNuxtConfig({
-  compatibilityDate: '2026-01-01',
   modules: ['@pinia/nuxt', '@nuxt/eslint'],
   devtools: { enabled: false },
-  telemetry: false,
-  typescript: { strict: true },
-  eslint: { config: { stylistic: true } },
   app: {
     head: {
       title: 'Seneca',
       meta: [{ name: 'description', content: 'Observability and control for teams of AI agents' }],
     },
   },
-  hooks: {
-    // API errors leave as the envelope; page errors still get Nuxt's error page.
-    'nitro:config'(config) {
-      const nuxtHandler = config.errorHandler
-      config.errorHandler = ['~~/server/error', ...(Array.isArray(nuxtHandler) ? nuxtHandler : nuxtHandler ? [nuxtHandler] : [])]
-    },
-  },
+  compatibilityDate: '2026-01-01',
   nitro: {
     experimental: { websocket: true },
     hooks: {
@@ -30,4 +20,14 @@ export default defineNuxtConfig({
       },
     },
   },
+  typescript: { strict: true },
+  telemetry: false,
+  hooks: {
+    // API errors leave as the envelope; page errors still get Nuxt's error page.
+    'nitro:config'(config) {
+      const nuxtHandler = config.errorHandler
+      config.errorHandler = ['~~/server/error', ...(Array.isArray(nuxtHandler) ? nuxtHandler : nuxtHandler ? [nuxtHandler] : [])]
+    },
+  },
+  eslint: { config: { stylistic: true } },
 })

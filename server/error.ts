@@ -14,10 +14,11 @@ const handler: NitroErrorHandler = (error, event) => {
   if (!isApi) return
   const status = error.statusCode || 500
   const data = error.data as Partial<ApiErrorData> | undefined
-  const code = data?.code ?? codeForStatus(status)
-  const message = status >= 500 && !data?.code
-    ? 'Internal error; the request id identifies it in the server log'
-    : (error.message || error.statusMessage || code)
+  // A 404 raised by the router or the page renderer means the route does not exist.
+  const code = data?.code ?? (status === 404 ? 'ROUTE_NOT_FOUND' : codeForStatus(status))
+  let message = error.message || error.statusMessage || code
+  if (!data?.code && status >= 500) message = 'Internal error; the request id identifies it in the server log'
+  else if (!data?.code && status === 404) message = `No route ${event.method} ${path}`
   if (status >= 500) console.error('[seneca]', event.context.requestId, error.cause ?? error)
   setResponseStatus(event, status)
   setResponseHeader(event, 'Content-Type', 'application/json')
