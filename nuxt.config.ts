@@ -11,7 +11,10 @@ export default defineNuxtConfig({
     },
   },
   compatibilityDate: '2026-01-01',
+  // Separate build folders let several builds of one checkout run side by side.
+  ...(process.env.SENECA_BUILD_DIR ? { buildDir: process.env.SENECA_BUILD_DIR } : {}),
   nitro: {
+    ...(process.env.SENECA_OUTPUT_DIR ? { output: { dir: process.env.SENECA_OUTPUT_DIR } } : {}),
     experimental: { websocket: true },
     hooks: {
       // Migrations are applied at boot; ship them next to the built server.

@@ -25,6 +25,8 @@ const base = {
 export const agentStatuses = ['active', 'idle', 'busy', 'paused', 'degraded', 'unavailable'] as const
 export const taskStatuses = ['todo', 'in_progress', 'blocked', 'done', 'failed', 'cancelled'] as const
 export const severities = ['low', 'medium', 'high', 'critical'] as const
+export const agentCommands = ['pause_processing', 'resume_processing', 'clear_queue', 'update_capabilities', 'request_status_report'] as const
+export type AgentCommand = (typeof agentCommands)[number]
 
 export const eventSchemas = {
   'project.upserted': z.object({
@@ -176,6 +178,25 @@ export const eventSchemas = {
     message: z.string().min(1).max(10_000),
     subject_id: id.optional(),
     details: json.optional(),
+  }),
+  'command.issued': z.object({
+    ...base,
+    kind: z.literal('command.issued'),
+    command_id: id.optional(),
+    agent_id: id,
+    command: z.enum(agentCommands),
+    parameters: json.optional(),
+    /** Who asked (a principal id). */
+    issued_by: z.string().max(256).optional(),
+    /** After this time an undelivered or unacknowledged command expires. */
+    expires_at: timestamp.optional(),
+  }),
+  'command.updated': z.object({
+    ...base,
+    kind: z.literal('command.updated'),
+    command_id: id,
+    status: z.enum(['delivered', 'acknowledged', 'failed', 'expired']),
+    result: json.optional(),
   }),
   /** Anything a source could not map: kept and counted, never lost. */
   'generic': z.object({

@@ -67,7 +67,9 @@ class IngestPath {
             outcome.duplicates++
           }
           else {
-            outcome.results[index] = reject(event.id, 'PROJECTION_FAILED', (error as Error).message)
+            // A projection may refuse an event with its own code (an unknown command id, …).
+            const code = sqliteCode && !sqliteCode.startsWith('SQLITE') ? sqliteCode : 'PROJECTION_FAILED'
+            outcome.results[index] = reject(event.id, code, (error as Error).message)
             outcome.rejected++
           }
         }

@@ -111,6 +111,14 @@ export class Projector {
         VALUES (@id, @projectId, @taskId, @agentId, @name, @artifactType, @location, @description, @ts)`),
       insertCost: p(`INSERT INTO cost_events (event_id, project_id, agent_id, task_id, provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, cost_source, ts)
         VALUES (@eventId, @projectId, @agentId, @taskId, @provider, @model, @input, @output, @cacheRead, @cacheWrite, @cost, @costSource, @ts)`),
+      insertCommand: p(`INSERT INTO agent_commands (id, agent_id, project_id, command, parameters, status, issued_by, created_at, updated_at, expires_at)
+        VALUES (@id, @agentId, @projectId, @command, @parameters, 'pending', @issuedBy, @ts, @ts, @expiresAt)`),
+      getCommand: p(`SELECT id, agent_id, command, parameters, status FROM agent_commands WHERE id = ?`),
+      updateCommand: p(`UPDATE agent_commands SET status = @status, result = coalesce(@result, result), updated_at = max(updated_at, @ts) WHERE id = @id`),
+      pauseAgent: p(`UPDATE agents SET paused = @paused, status = CASE WHEN @paused THEN 'paused' WHEN current_task_id IS NULL THEN 'idle' ELSE 'busy' END,
+        status_reason = @reason WHERE id = @id`),
+      setCapabilities: p(`UPDATE agents SET capabilities = @capabilities WHERE id = @id`),
+      clearQueue: p(`UPDATE tasks SET assigned_agent_id = NULL, updated_at = max(updated_at, @ts) WHERE assigned_agent_id = @id AND status = 'todo'`),
       insertAlert: p(`INSERT OR REPLACE INTO alerts (id, project_id, severity, type, message, subject_id, details, ts) VALUES (@id, @projectId, @severity, @type, @message, @subjectId, @details, @ts)`),
     }
   }
@@ -175,6 +183,8 @@ export class Projector {
           subjectId: e.subject_id ?? null, details: jsonOrNull(e.details), ts: e.ts,
         })
         return undefined
+      case 'command.issued': return this.commandIssued(e)
+      case 'command.updated': return this.commandUpdated(e)
       case 'generic':
         if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
         return undefined
@@ -189,6 +199,36 @@ export class Projector {
 
   private ensureAgent(agentId: string, projectId: string, ts: number) {
     this.st.ensureAgent!.run(agentId, projectId, agentId, ts, ts)
+  }
+
+  private commandIssued(e: IngestEventOf<'command.issued'> & { id: string, ts: number, project_id: string }) {
+    const commandId = e.command_id ?? e.id
+    this.ensureAgent(e.agent_id, e.project_id, e.ts)
+    this.st.insertCommand!.run({
+      id: commandId, agentId: e.agent_id, projectId: e.project_id, command: e.command, parameters: jsonOrNull(e.parameters),
+      issuedBy: e.issued_by ?? null, ts: e.ts, expiresAt: e.expires_at ?? null,
+    })
+    return { command_id: commandId, agent_id: e.agent_id, command: e.command, parameters: e.parameters ?? {}, status: 'pending' }
+  }
+
+  /** Acknowledged commands change Seneca's view of the agent: a paused agent gets no new work. */
+  private commandUpdated(e: IngestEventOf<'command.updated'> & { ts: number }) {
+    const cmd = this.st.getCommand!.get(e.command_id) as { agent_id: string, command: string, parameters: string | null, status: string } | undefined
+    if (!cmd) throw Object.assign(new Error(`unknown command ${e.command_id}`), { code: 'COMMAND_NOT_FOUND' })
+    const final = ['acknowledged', 'failed', 'expired']
+    if (final.includes(cmd.status)) return { command_id: e.command_id, agent_id: cmd.agent_id, status: cmd.status, unchanged: true }
+    this.st.updateCommand!.run({ id: e.command_id, status: e.status, result: jsonOrNull(e.result), ts: e.ts })
+    if (e.status === 'acknowledged') {
+      const params = cmd.parameters ? JSON.parse(cmd.parameters) as Record<string, unknown> : {}
+      const reason = typeof params.reason === 'string' ? params.reason : null
+      if (cmd.command === 'pause_processing') this.st.pauseAgent!.run({ id: cmd.agent_id, paused: 1, reason })
+      else if (cmd.command === 'resume_processing') this.st.pauseAgent!.run({ id: cmd.agent_id, paused: 0, reason: null })
+      else if (cmd.command === 'update_capabilities' && Array.isArray(params.capabilities)) {
+        this.st.setCapabilities!.run({ id: cmd.agent_id, capabilities: JSON.stringify(params.capabilities.filter(c => typeof c === 'string')) })
+      }
+      else if (cmd.command === 'clear_queue') this.st.clearQueue!.run({ id: cmd.agent_id, ts: e.ts })
+    }
+    return { command_id: e.command_id, agent_id: cmd.agent_id, command: cmd.command, status: e.status, result: e.result ?? null }
   }
 
   private project(e: IngestEventOf<'project.upserted'> & { ts: number }) {

@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path'
 export const repoRoot = resolve(import.meta.dirname, '../..')
 export const fixturesRoot = resolve(repoRoot, '../shared/fixtures')
 export const sessionA = join(fixturesRoot, 'marcus/session-a')
+/** The built server; SENECA_OUTPUT_DIR points at another build folder. */
+export const serverEntry = join(process.env.SENECA_OUTPUT_DIR ? resolve(process.env.SENECA_OUTPUT_DIR) : join(repoRoot, '.output'), 'server/index.mjs')
 
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -50,7 +52,7 @@ export async function startServer(env: Record<string, string | undefined> = {}):
 
   const launch = async () => {
     log = ''
-    child = spawn(process.execPath, [join(repoRoot, '.output/server/index.mjs')], {
+    child = spawn(process.execPath, [serverEntry], {
       cwd: tempDir('seneca-cwd-'),
       env: { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), SENECA_DATA_DIR: dataDir, ...currentEnv },
       stdio: ['ignore', 'pipe', 'pipe'],

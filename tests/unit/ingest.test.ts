@@ -115,3 +115,37 @@ describe('the ingest path', () => {
     expect(row<{ last_active_at: number }>('SELECT last_active_at FROM agents').last_active_at).toBe(99)
   })
 })
+
+describe('agent commands', () => {
+  it('applies an acknowledged pause, resume, capability update and queue clear to the agent', () => {
+    ingest([
+      { kind: 'agent.registered', agent_id: 'w', capabilities: ['a'], ts: 1 },
+      { kind: 'task.upserted', task_id: 'queued', ts: 1 },
+      { kind: 'command.issued', command_id: 'c1', agent_id: 'w', command: 'pause_processing', parameters: { reason: 'maintenance' }, ts: 2 },
+    ], 'test')
+    expect(row('SELECT status FROM agent_commands')).toEqual({ status: 'pending' })
+    expect(row('SELECT status, paused FROM agents')).toEqual({ status: 'idle', paused: 0 })
+    ingest([{ kind: 'command.updated', command_id: 'c1', status: 'delivered', ts: 3 }, { kind: 'command.updated', command_id: 'c1', status: 'acknowledged', ts: 4 }], 'test')
+    expect(row('SELECT status, paused, status_reason FROM agents')).toEqual({ status: 'paused', paused: 1, status_reason: 'maintenance' })
+    ingest([{ kind: 'task.assigned', task_id: 't', agent_id: 'w', ts: 5 }], 'test')
+    expect(row<{ status: string }>('SELECT status FROM agents').status).toBe('paused')
+    ingest([
+      { kind: 'command.issued', command_id: 'c2', agent_id: 'w', command: 'resume_processing', ts: 6 },
+      { kind: 'command.updated', command_id: 'c2', status: 'acknowledged', ts: 7 },
+      { kind: 'command.issued', command_id: 'c3', agent_id: 'w', command: 'update_capabilities', parameters: { capabilities: ['a', 'b'] }, ts: 8 },
+      { kind: 'command.updated', command_id: 'c3', status: 'acknowledged', ts: 9 },
+    ], 'test')
+    expect(row('SELECT status, paused, capabilities FROM agents')).toEqual({ status: 'busy', paused: 0, capabilities: '["a","b"]' })
+  })
+
+  it('refuses an update of an unknown command and leaves a finished command as it is', () => {
+    const out = ingest([{ kind: 'command.updated', command_id: 'nope', status: 'acknowledged' }], 'test')
+    expect(out.results[0]).toMatchObject({ status: 'rejected', error: { code: 'COMMAND_NOT_FOUND' } })
+    ingest([
+      { kind: 'command.issued', command_id: 'c', agent_id: 'w', command: 'request_status_report' },
+      { kind: 'command.updated', command_id: 'c', status: 'failed', result: { error: 'offline' } },
+      { kind: 'command.updated', command_id: 'c', status: 'acknowledged' },
+    ], 'test')
+    expect(row('SELECT status, result FROM agent_commands')).toEqual({ status: 'failed', result: '{"error":"offline"}' })
+  })
+})
