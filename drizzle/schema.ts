@@ -98,6 +98,7 @@ export const conversations = sqliteTable('conversations', {
   index('conversations_project_activity_idx').on(t.projectId, t.lastActivity, t.id),
   index('conversations_activity_idx').on(t.lastActivity, t.id),
   index('conversations_agent_activity_idx').on(t.agentId, t.lastActivity, t.id),
+  index('conversations_project_agent_idx').on(t.projectId, t.agentId),
 ])
 
 /** Who takes part in a conversation: the agent filter of the conversation list reads this. */

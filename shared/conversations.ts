@@ -76,8 +76,8 @@ export const searchQuery = z.object({
   conversation_id: idParam.optional(),
   /** Messages after this time. */
   since: timeParam.optional(),
-  /** `relevance` (FTS5 bm25, newest first among equals) or `recent` (newest first). */
-  sort: z.enum(['relevance', 'recent']).default('relevance'),
+  /** `recent`: newest first (by arrival); `relevance`: FTS5 bm25, then newest first. */
+  sort: z.enum(['recent', 'relevance']).default('recent'),
   limit: intParam('limit', conversationLimits.searchDefault, 1, conversationLimits.searchMax),
   offset: intParam('offset', 0, 0, 10_000),
 })
@@ -164,10 +164,15 @@ export type MessageSearchResult = {
 
 export type MessageSearchResponse = {
   results: MessageSearchResult[]
+  /** Matches (within the searched window when `partial`). */
   total: number
   has_more: boolean
   /** `fulltext` (FTS5) or `substring` (scripts written without spaces, e.g. Chinese, Japanese). */
   mode: 'fulltext' | 'substring'
-  /** Substring mode only looks at the newest messages; true when older ones were not searched. */
+  /**
+   * The search stopped early: full-text mode reads the newest 50,000 messages containing the
+   * words, substring mode the newest 100,000 messages matching the filters; older ones were
+   * not searched, so `total` is a lower bound. Substring results are always newest first.
+   */
   partial: boolean
 }

@@ -1,0 +1,1 @@
+CREATE INDEX `conversations_project_agent_idx` ON `conversations` (`project_id`,`agent_id`);

@@ -1,0 +1,7 @@
+import { analyticsQuery, type ConversationAnalytics } from '../../../shared/conversations'
+
+/** GET /api/conversations/analytics: figures from conversations and hourly message rollups. */
+export default defineEventHandler((event) => {
+  const query = validQuery(event, analyticsQuery)
+  return conversationAnalytics(query) satisfies ConversationAnalytics
+})

@@ -1,0 +1,714 @@
+/**
+ * The Conversation API's reads: lists, threads, analytics, batch look-ups and search.
+ *
+ * Hot queries are prepared statements on the raw connection, cached per connection and
+ * keyed by their SQL text (built from a fixed set of filter combinations, so the cache is
+ * bounded). Filters are written into the WHERE clause only when present — never as
+ * `? IS NULL OR col = ?`, which stops SQLite from using an index — and keyset cursors
+ * are row values, `(a, b) < (?, ?)`, which SQLite turns into one index range
+ * (the OR-form scans the index: STACK-NOTES).
+ */
+import type { Statement } from 'better-sqlite3'
+import type {
+  AnalyticsQuery, Conversation, ConversationAnalytics, ConversationBatchResult, ConversationListQuery,
+  ConversationListResponse, ConversationMessage, MessageListQuery, MessageListResponse, MessageSearchResponse,
+  MessageSearchResult, SearchQuery,
+} from '../../shared/conversations'
+import { useConfig } from './config'
+import { type Sqlite, useDatabase } from './db'
+import { apiError } from './errors'
+import { iso } from './ids'
+
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+
+// ---------------------------------------------------------------------------------------
+// Statements
+
+const statementCache = new WeakMap<Sqlite, Map<string, Statement>>()
+
+function prepared(sqlite: Sqlite, sql: string): Statement {
+  let cache = statementCache.get(sqlite)
+  if (!cache) statementCache.set(sqlite, (cache = new Map()))
+  let statement = cache.get(sql)
+  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql)))
+  return statement
+}
+
+type Params = Record<string, string | number>
+
+/**
+ * The store's version: the newest event's seq. Every write to a domain table happens in an
+ * ingest transaction that appends an event, so a cached figure keyed by this is never stale.
+ */
+function dataVersion(sqlite: Sqlite): number {
+  return (prepared(sqlite, 'SELECT coalesce(max(seq), 0) AS v FROM events').get() as { v: number }).v
+}
+
+const countCache = new WeakMap<Sqlite, Map<string, { version: number, n: number }>>()
+
+/** `SELECT count(*) AS n …`, remembered until the next ingest: deep paging re-asks for the same total on every page. */
+function cachedCount(sqlite: Sqlite, sql: string, params: Params): number {
+  let cache = countCache.get(sqlite)
+  if (!cache) countCache.set(sqlite, (cache = new Map()))
+  const key = `${sql}\u0000${JSON.stringify(params)}`
+  const version = dataVersion(sqlite)
+  const hit = cache.get(key)
+  if (hit && hit.version === version) return hit.n
+  const n = (prepared(sqlite, sql).get(params) as { n: number }).n
+  if (cache.size >= 1000) cache.clear()
+  cache.set(key, { version, n })
+  return n
+}
+
+// ---------------------------------------------------------------------------------------
+// Conversations
+
+type ConversationRow = {
+  id: string
+  agent_id: string | null
+  project_id: string
+  started_at: number
+  closed_at: number | null
+  message_count: number
+  last_activity: number
+  participants: string
+  type: string
+  title: string | null
+  error_count: number
+}
+
+const CONVERSATION_COLUMNS = `c.id, c.agent_id, c.project_id, c.started_at, c.closed_at, c.message_count,
+  c.last_activity, c.participants, c.type, c.title, c.error_count`
+
+function toConversation(row: ConversationRow, now: number, idleMs: number): Conversation {
+  return {
+    id: row.id,
+    agent_id: row.agent_id,
+    project_id: row.project_id,
+    started_at: iso(row.started_at)!,
+    status: row.closed_at != null ? 'closed' : row.last_activity >= now - idleMs ? 'active' : 'idle',
+    message_count: row.message_count,
+    last_activity: iso(row.last_activity)!,
+    participants: parseJson<string[]>(row.participants, []),
+    type: row.type,
+    title: row.title,
+    error_count: row.error_count,
+  }
+}
+
+type ConversationFilter = { projectId?: string, agentId?: string, since?: number, until?: number }
+
+/**
+ * How the agent filter is evaluated. An agent "takes part" when it is a participant (sender
+ * or recipient of a message) or the conversation's agent: the projection records an explicit
+ * `agent_id` on the conversation without adding it to the participants.
+ * - `lookup`: collect the agent's conversations from the participants' primary key and the
+ *   conversations' agent index, then sort them; cheap when the agent is in few conversations.
+ * - `probe`: walk the activity index in page order and probe the participants' primary key
+ *   per row; cheap when the agent is in most of them (a coordinator is in every one).
+ */
+type AgentStrategy = 'lookup' | 'probe'
+
+/** WHERE terms over `conversations c`. */
+function conversationWhere(f: ConversationFilter, params: Params, agentStrategy: AgentStrategy = 'lookup'): string[] {
+  const where: string[] = []
+  if (f.projectId !== undefined) {
+    where.push('c.project_id = @projectId')
+    params.projectId = f.projectId
+  }
+  if (f.agentId !== undefined) {
+    where.push(agentStrategy === 'lookup'
+      ? `c.id IN (SELECT conversation_id FROM conversation_participants WHERE participant = @agentId
+      UNION SELECT id FROM conversations WHERE agent_id = @agentId)`
+      : `(EXISTS (SELECT 1 FROM conversation_participants p WHERE p.participant = @agentId AND p.conversation_id = c.id)
+      OR c.agent_id = @agentId)`)
+    params.agentId = f.agentId
+  }
+  if (f.since !== undefined) {
+    where.push('c.last_activity > @since')
+    params.since = f.since
+  }
+  if (f.until !== undefined) {
+    where.push('c.started_at <= @until')
+    params.until = f.until
+  }
+  return where
+}
+
+function whereSql(where: string[]): string {
+  return where.length ? `WHERE ${where.join(' AND ')}` : ''
+}
+
+/** Opaque keyset cursor: base64url of `[last_activity, id]` of the last row of a page. */
+export function encodeCursor(lastActivity: number, id: string): string {
+  return Buffer.from(JSON.stringify([lastActivity, id])).toString('base64url')
+}
+
+export function decodeCursor(cursor: string): { lastActivity: number, id: string } {
+  let value: unknown
+  try {
+    if (!/^[\w-]+$/.test(cursor)) throw new Error('not base64url')
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  }
+  catch {
+    value = undefined
+  }
+  if (!Array.isArray(value) || value.length !== 2 || !Number.isSafeInteger(value[0]) || typeof value[1] !== 'string') {
+    throw apiError('INVALID_CURSOR', 'The cursor is not one this API issued; start again without it', { cursor })
+  }
+  return { lastActivity: value[0] as number, id: value[1] as string }
+}
+
+/**
+ * A page of conversations, newest activity first (`last_activity DESC, id DESC`).
+ * With a cursor the page starts after the cursor's row and `offset` is ignored.
+ */
+export function listConversations(query: ConversationListQuery): ConversationListResponse {
+  const { sqlite } = useDatabase()
+  const filter = { projectId: query.project_id, agentId: query.agent_id, since: query.since }
+  const params: Params = {}
+  const where = conversationWhere(filter, params)
+  const total = cachedCount(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(where)}`, params)
+
+  let strategy: AgentStrategy = 'lookup'
+  if (query.agent_id !== undefined && total > 0) {
+    // Probing costs about (rows to skip and return) × (conversations per agent conversation);
+    // looking up costs a sort of the agent's conversations. A cursor skips rows in the index.
+    const withoutAgent: Params = {}
+    const all = cachedCount(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(conversationWhere({ ...filter, agentId: undefined }, withoutAgent))}`, withoutAgent)
+    const rows = (query.cursor === undefined ? query.offset : 0) + query.limit + 1
+    if (rows * all < total * total) strategy = 'probe'
+  }
+  const pageParams: Params = { limit: query.limit + 1, offset: 0 }
+  const pageWhere = conversationWhere(filter, pageParams, strategy)
+  if (query.cursor !== undefined) {
+    const cursor = decodeCursor(query.cursor)
+    pageWhere.push('(c.last_activity, c.id) < (@cursorActivity, @cursorId)')
+    pageParams.cursorActivity = cursor.lastActivity
+    pageParams.cursorId = cursor.id
+  }
+  else pageParams.offset = query.offset
+  const rows = prepared(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c ${whereSql(pageWhere)}
+    ORDER BY c.last_activity DESC, c.id DESC LIMIT @limit OFFSET @offset`).all(pageParams) as ConversationRow[]
+
+  const hasMore = rows.length > query.limit
+  if (hasMore) rows.length = query.limit
+  const last = rows.at(-1)
+  const now = Date.now()
+  const idleMs = useConfig().conversationIdleMs
+  return {
+    conversations: rows.map(r => toConversation(r, now, idleMs)),
+    total,
+    has_more: hasMore,
+    next_cursor: hasMore && last ? encodeCursor(last.last_activity, last.id) : null,
+  }
+}
+
+function conversationRow(sqlite: Sqlite, id: string): ConversationRow | undefined {
+  return prepared(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?`).get(id) as ConversationRow | undefined
+}
+
+function notFound(id: string) {
+  return apiError('CONVERSATION_NOT_FOUND', `Conversation with ID '${id}' does not exist`, { conversation_id: id })
+}
+
+export function getConversation(id: string): Conversation {
+  const row = conversationRow(useDatabase().sqlite, id)
+  if (!row) throw notFound(id)
+  return toConversation(row, Date.now(), useConfig().conversationIdleMs)
+}
+
+/** Answers per id, in request order (duplicates answered twice), with one query. */
+export function getConversationsBatch(ids: string[]): ConversationBatchResult[] {
+  const { sqlite } = useDatabase()
+  const rows = ids.length
+    ? prepared(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(ids)) as ConversationRow[]
+    : []
+  const byId = new Map(rows.map(r => [r.id, r]))
+  const now = Date.now()
+  const idleMs = useConfig().conversationIdleMs
+  return ids.map((id) => {
+    const row = byId.get(id)
+    if (row) return { id, status: 'found', conversation: toConversation(row, now, idleMs) }
+    return { id, status: 'not_found', error: { code: 'CONVERSATION_NOT_FOUND', message: `Conversation with ID '${id}' does not exist` } }
+  })
+}
+
+/** Throws PROJECT_NOT_FOUND unless the project exists. */
+export function assertProjectExists(projectId: string) {
+  const row = prepared(useDatabase().sqlite, 'SELECT 1 AS found FROM projects WHERE id = ?').get(projectId)
+  if (!row) throw apiError('PROJECT_NOT_FOUND', `Project with ID '${projectId}' does not exist`, { project_id: projectId })
+}
+
+// ---------------------------------------------------------------------------------------
+// Messages
+
+type MessageRow = {
+  seq: number
+  id: string
+  conversation_id: string
+  sender: string
+  recipient: string | null
+  content: string
+  ts: number
+  message_type: string
+  metadata: string | null
+  response_time_ms: number | null
+}
+
+const MESSAGE_COLUMNS = `m.seq, m.id, m.conversation_id, m.sender, m.recipient, m.content, m.ts, m.message_type,
+  m.metadata, m.response_time_ms`
+
+function toMessage(row: MessageRow): ConversationMessage {
+  return {
+    id: row.id,
+    conversation_id: row.conversation_id,
+    sender: row.sender,
+    recipient: row.recipient,
+    content: row.content,
+    timestamp: iso(row.ts)!,
+    message_type: row.message_type,
+    // Same as the realtime `conversation_message` payload: no metadata is an empty object.
+    metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
+    response_time_ms: row.response_time_ms,
+  }
+}
+
+/** Where a message id sits in its conversation's order; MESSAGE_NOT_FOUND unless it belongs there. */
+function messagePosition(sqlite: Sqlite, conversationId: string, messageId: string, param: string): { ts: number, seq: number } {
+  const row = prepared(sqlite, 'SELECT ts, seq, conversation_id FROM messages WHERE id = ?').get(messageId) as
+    { ts: number, seq: number, conversation_id: string } | undefined
+  if (!row || row.conversation_id !== conversationId) {
+    throw apiError('MESSAGE_NOT_FOUND', `${param}: no message '${messageId}' in conversation '${conversationId}'`,
+      { message_id: messageId, conversation_id: conversationId, param })
+  }
+  return row
+}
+
+/**
+ * A page of a conversation's messages, always in chronological order (oldest first)
+ * within the page, so a thread view can prepend older pages as they load.
+ * - no cursor: the newest `limit` messages;
+ * - `before`: the newest `limit` messages older than that message (page backwards);
+ * - `after`: the oldest `limit` messages newer than that message (page forwards; with
+ *   `before` too, only messages between the two).
+ * `has_more` says whether more exist in the paging direction. Order is `(ts, seq)`: the
+ * time the message happened, then arrival order, on the (conversation_id, ts, seq) index.
+ */
+export function listMessages(conversationId: string, query: MessageListQuery): MessageListResponse {
+  const { sqlite } = useDatabase()
+  if (!conversationRow(sqlite, conversationId)) throw notFound(conversationId)
+  const params: Params = { conversationId, limit: query.limit + 1 }
+  const where = ['m.conversation_id = @conversationId']
+  if (query.before !== undefined) {
+    const at = messagePosition(sqlite, conversationId, query.before, 'before')
+    where.push('(m.ts, m.seq) < (@beforeTs, @beforeSeq)')
+    params.beforeTs = at.ts
+    params.beforeSeq = at.seq
+  }
+  if (query.after !== undefined) {
+    const at = messagePosition(sqlite, conversationId, query.after, 'after')
+    where.push('(m.ts, m.seq) > (@afterTs, @afterSeq)')
+    params.afterTs = at.ts
+    params.afterSeq = at.seq
+  }
+  const forward = query.after !== undefined
+  const order = forward ? 'm.ts ASC, m.seq ASC' : 'm.ts DESC, m.seq DESC'
+  const rows = prepared(sqlite, `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE ${where.join(' AND ')}
+    ORDER BY ${order} LIMIT @limit`).all(params) as MessageRow[]
+  const hasMore = rows.length > query.limit
+  if (hasMore) rows.length = query.limit
+  if (!forward) rows.reverse()
+  return { messages: rows.map(toMessage), has_more: hasMore }
+}
+
+// ---------------------------------------------------------------------------------------
+// Analytics
+
+/** An hour of the day is a peak hour when it carries at least this share of the busiest hour's messages. */
+export const PEAK_HOUR_SHARE = 0.75
+
+/**
+ * Peak hours from message counts per UTC hour of day (index 0..23): every hour with at
+ * least PEAK_HOUR_SHARE of the busiest hour's count, adjacent hours merged into one
+ * range (across midnight too), as `HH:00-HH:00` with an exclusive end, sorted by start.
+ * E.g. counts peaking at 09 and 10 give `09:00-11:00`. No messages: no peak hours.
+ */
+export function peakHourRanges(countsByHour: number[]): string[] {
+  const max = Math.max(0, ...countsByHour)
+  if (max <= 0) return []
+  const peak = Array.from({ length: 24 }, (_, h) => (countsByHour[h] ?? 0) > 0 && (countsByHour[h] ?? 0) >= max * PEAK_HOUR_SHARE)
+  if (peak.every(Boolean)) return ['00:00-24:00']
+  // Start the walk just after a quiet hour, so a range across midnight stays in one piece.
+  const quiet = peak.indexOf(false)
+  const ranges: { start: number, length: number }[] = []
+  for (let i = 1; i <= 24; i++) {
+    const h = (quiet + i) % 24
+    if (!peak[h]) continue
+    const open = ranges.at(-1)
+    if (open && (open.start + open.length) % 24 === h) open.length++
+    else ranges.push({ start: h, length: 1 })
+  }
+  const hh = (h: number) => `${String(h).padStart(2, '0')}:00`
+  return ranges
+    .sort((a, b) => a.start - b.start)
+    .map(r => `${hh(r.start)}-${r.start + r.length === 24 ? '24:00' : hh((r.start + r.length) % 24)}`)
+}
+
+/**
+ * Conversation analytics over the stored data, never scanning messages:
+ * - conversations (`total_conversations`, `active_conversations`, `top_agents`) from the
+ *   conversations table with the list's filters; `since`/`until` select conversations
+ *   whose activity overlaps the window (last activity after `since`, started by `until`);
+ *   `top_agents` groups by the conversation's agent; its `message_count` is the agent's
+ *   messages in the rollups (for an agent's own threads, the messages of those threads);
+ * - message figures (`total_messages`, `error_rate`, `avg_response_time`, `peak_hours`)
+ *   from the hourly `message_rollups`, so the window is applied at hour granularity (every
+ *   hour bucket that overlaps it), and `agent_id` selects the messages attributed to that
+ *   agent (the message's `agent_id`, else its sender).
+ */
+export function conversationAnalytics(query: AnalyticsQuery): ConversationAnalytics {
+  const { sqlite } = useDatabase()
+  let cache = analyticsCache.get(sqlite)
+  if (!cache) analyticsCache.set(sqlite, (cache = new Map()))
+  const key = JSON.stringify(query)
+  const version = dataVersion(sqlite)
+  const now = Date.now()
+  const hit = cache.get(key)
+  if (hit && hit.version === version && now - hit.at < ANALYTICS_TTL_MS) return hit.value
+  const value = computeAnalytics(sqlite, query, now)
+  if (cache.size >= 200) cache.clear()
+  cache.set(key, { version, at: now, value })
+  return value
+}
+
+/**
+ * Cached analytics are recomputed after every ingest (a cached answer is never older than
+ * data a client was told is stored) and otherwise every 5 s, since `active_conversations`
+ * changes with time alone (the seed's dashboards refresh analytics every 5 seconds).
+ */
+const ANALYTICS_TTL_MS = 5000
+const analyticsCache = new WeakMap<Sqlite, Map<string, { version: number, at: number, value: ConversationAnalytics }>>()
+
+function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, now: number): ConversationAnalytics {
+  const idleMs = useConfig().conversationIdleMs
+
+  const params: Params = {}
+  const where = conversationWhere({ projectId: query.project_id, agentId: query.agent_id, since: query.since, until: query.until }, params)
+  const total = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(where)}`).get(params) as { n: number }).n
+  const active = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c
+    ${whereSql([...where, 'c.last_activity >= @activeSince', 'c.closed_at IS NULL'])}`)
+    .get({ ...params, activeSince: now - idleMs }) as { n: number }).n
+  // Conversation counts come from an index alone; message counts from the rollups below.
+  const agentConversations = prepared(sqlite, `SELECT c.agent_id, count(*) AS conversation_count
+    FROM conversations c ${whereSql([...where, 'c.agent_id IS NOT NULL'])}
+    GROUP BY c.agent_id ORDER BY conversation_count DESC, c.agent_id ASC LIMIT 50`)
+    .all(params) as { agent_id: string, conversation_count: number }[]
+
+  const rollupParams: Params = {}
+  const rollupWhere: string[] = []
+  if (query.project_id !== undefined) {
+    rollupWhere.push('r.project_id = @projectId')
+    rollupParams.projectId = query.project_id
+  }
+  if (query.agent_id !== undefined) {
+    rollupWhere.push('r.agent_id = @agentId')
+    rollupParams.agentId = query.agent_id
+  }
+  if (query.since !== undefined) {
+    rollupWhere.push('r.hour > @sinceHour')
+    rollupParams.sinceHour = query.since - HOUR
+  }
+  if (query.until !== undefined) {
+    rollupWhere.push('r.hour <= @until')
+    rollupParams.until = query.until
+  }
+  const agentMessages = new Map<string, number>()
+  if (agentConversations.length) {
+    const names = agentConversations.map((_, i) => `@a${i}`).join(', ')
+    const agentParams: Params = { ...rollupParams }
+    agentConversations.forEach((a, i) => (agentParams[`a${i}`] = a.agent_id))
+    const rows = prepared(sqlite, `SELECT r.agent_id, sum(r.messages) AS messages FROM message_rollups r
+      ${whereSql([...rollupWhere, `r.agent_id IN (${names})`])} GROUP BY r.agent_id`).all(agentParams) as { agent_id: string, messages: number }[]
+    for (const r of rows) agentMessages.set(r.agent_id, r.messages)
+  }
+  const topAgents = agentConversations
+    .map(a => ({ agent_id: a.agent_id, conversation_count: a.conversation_count, message_count: agentMessages.get(a.agent_id) ?? 0 }))
+    .sort((a, b) => b.conversation_count - a.conversation_count || b.message_count - a.message_count || a.agent_id.localeCompare(b.agent_id))
+    .slice(0, 10)
+
+  const byHour = prepared(sqlite, `SELECT (r.hour % ${DAY}) / ${HOUR} AS hour_of_day, sum(r.messages) AS messages,
+    sum(r.errors) AS errors, sum(r.responses) AS responses, sum(r.response_ms_sum) AS response_ms
+    FROM message_rollups r ${whereSql(rollupWhere)} GROUP BY hour_of_day`)
+    .all(rollupParams) as { hour_of_day: number, messages: number, errors: number, responses: number, response_ms: number }[]
+
+  const counts = Array.from<number>({ length: 24 }).fill(0)
+  let messages = 0
+  let errors = 0
+  let responses = 0
+  let responseMs = 0
+  for (const h of byHour) {
+    counts[h.hour_of_day] = h.messages
+    messages += h.messages
+    errors += h.errors
+    responses += h.responses
+    responseMs += h.response_ms
+  }
+  return {
+    total_conversations: total,
+    active_conversations: active,
+    avg_response_time: responses > 0 ? round(responseMs / responses / 1000, 3) : null,
+    peak_hours: peakHourRanges(counts),
+    top_agents: topAgents,
+    error_rate: messages > 0 ? round(errors / messages, 4) : null,
+    total_messages: messages,
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Search
+
+/** Scripts written without spaces between words: unicode61 cannot split them into words. */
+const UNSPACED_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u
+const MAX_TERMS = 16
+/** Substring search reads at most this many of the newest messages matching the filters. */
+export const SUBSTRING_SCAN_ROWS = 100_000
+// Private-use characters as snippet() markers: the snippet is HTML-escaped first, then they become <mark>.
+const MARK_OPEN = '\uE000'
+const MARK_CLOSE = '\uE001'
+
+function searchTerms(q: string): { text: string, prefix: boolean }[] {
+  return q.normalize('NFC').split(/\s+/).filter(Boolean).slice(0, MAX_TERMS).map(raw => ({
+    text: raw.replace(/\*+$/, ''),
+    prefix: /[^*]\*+$/.test(raw),
+  })).filter(t => /[\p{L}\p{N}]/u.test(t.text))
+}
+
+/**
+ * Spellings of a word the index may hold differently: without diacritics (the tokenizer
+ * folds Latin diacritics, not Greek tonos) and German ß/ss (`Größe` is indexed `große`,
+ * `Grösse` as `grosse`).
+ */
+function spellings(word: string): string[] {
+  const lower = word.toLowerCase()
+  const out = new Set([lower, lower.normalize('NFD').replace(/\p{M}/gu, '').normalize('NFC')])
+  for (const w of [...out]) {
+    if (w.includes('ß')) out.add(w.replaceAll('ß', 'ss'))
+    if (w.includes('ss')) out.add(w.replaceAll('ss', 'ß'))
+  }
+  return [...out]
+}
+
+/**
+ * The FTS5 query for user text, which is never passed raw to MATCH: every word becomes a
+ * quoted phrase (inner `"` doubled) so FTS syntax (`AND`, `NEAR(`, `:`, `^`, `-`) is plain
+ * text; a trailing `*` makes it a prefix phrase; spelling variants are OR-ed; words are
+ * AND-ed. Null when no word has a letter or digit.
+ */
+export function ftsQuery(q: string): string | null {
+  const parts = searchTerms(q).map((term) => {
+    const phrases = spellings(term.text).map(s => `"${s.replaceAll('"', '""')}"${term.prefix ? '*' : ''}`)
+    return phrases.length === 1 ? phrases[0]! : `(${phrases.join(' OR ')})`
+  })
+  return parts.length ? parts.join(' AND ') : null
+}
+
+export function needsSubstringSearch(q: string): boolean {
+  return UNSPACED_SCRIPT.test(q)
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
+}
+
+function markSnippet(raw: string): string {
+  return escapeHtml(raw).replaceAll(MARK_OPEN, '<mark>').replaceAll(MARK_CLOSE, '</mark>')
+}
+
+/** The substring-mode snippet: a window around the first match, escaped, matches marked. */
+export function substringSnippet(content: string, terms: string[], radius = 40): string {
+  const lower = content.toLowerCase()
+  const needles = terms.map(t => t.toLowerCase()).filter(Boolean)
+  const first = Math.min(...needles.map(n => lower.indexOf(n)).filter(i => i >= 0), content.length)
+  const start = Math.max(0, first - radius)
+  const end = Math.min(content.length, first + radius * 2)
+  let out = ''
+  let i = start
+  while (i < end) {
+    const hit = needles.find(n => lower.startsWith(n, i))
+    if (hit) {
+      out += `<mark>${escapeHtml(content.slice(i, i + hit.length))}</mark>`
+      i += hit.length
+    }
+    else {
+      out += escapeHtml(content[i]!)
+      i++
+    }
+  }
+  return `${start > 0 ? '…' : ''}${out}${end < content.length ? '…' : ''}`
+}
+
+function searchFilters(query: SearchQuery, params: Params): string[] {
+  const where: string[] = []
+  if (query.project_id !== undefined) {
+    where.push('m.project_id = @projectId')
+    params.projectId = query.project_id
+  }
+  if (query.conversation_id !== undefined) {
+    where.push('m.conversation_id = @conversationId')
+    params.conversationId = query.conversation_id
+  }
+  if (query.agent_id !== undefined) {
+    where.push('(m.sender = @agentId OR m.recipient = @agentId)')
+    params.agentId = query.agent_id
+  }
+  if (query.since !== undefined) {
+    where.push('m.ts > @since')
+    params.since = query.since
+  }
+  return where
+}
+
+/**
+ * Full-text search reads at most this many matches, the newest: counting or ranking every
+ * match of a very common word costs a row look-up per match (`partial` says when it stopped).
+ */
+export const SEARCH_MATCH_WINDOW = 50_000
+/** Up to this many messages, a conversation is searched by probing the index per message rather than by walking all matches. */
+const PROBE_CONVERSATION_MAX = 200
+
+/**
+ * Full-text search over message content. Words are matched by FTS5 (unicode61: case and
+ * Latin diacritics folded). Order: `recent` (default) is newest first by arrival (the
+ * message's seq, which is also the FTS rowid, so matches stream from the index in that
+ * order); `relevance` is FTS5 bm25, then newest first. Both read the newest
+ * SEARCH_MATCH_WINDOW matches of the words (`partial` when there are more), so a word in
+ * every other message costs the same as a rare one. Queries in scripts without spaces
+ * (Chinese, Japanese, Thai, …) fall back to a substring scan bounded by the filters and
+ * SUBSTRING_SCAN_ROWS, newest first.
+ */
+export function searchMessages(query: SearchQuery): MessageSearchResponse {
+  return needsSubstringSearch(query.q) ? substringSearch(query) : fullTextSearch(query)
+}
+
+function fullTextSearch(query: SearchQuery): MessageSearchResponse {
+  const match = ftsQuery(query.q)
+  if (match === null) {
+    throw apiError('VALIDATION_FAILED', 'q has no word to search for (letters or digits)', { issues: [{ path: 'q', message: 'no searchable word' }] })
+  }
+  const { sqlite } = useDatabase()
+  const params: Params = { match }
+  const filters = searchFilters(query, params)
+  const relevance = query.sort === 'relevance'
+  const conversation = query.conversation_id === undefined ? undefined : conversationRow(sqlite, query.conversation_id)
+
+  let from: string
+  let count: string
+  let order: string
+  if (conversation === undefined || conversation.message_count > PROBE_CONVERSATION_MAX) {
+    // Walk the newest matches, look each message up, keep those passing the filters.
+    params.window = SEARCH_MATCH_WINDOW
+    from = `(SELECT messages_fts.rowid AS seq${relevance ? ', bm25(messages_fts) AS score' : ''} FROM messages_fts
+      WHERE messages_fts MATCH @match ORDER BY messages_fts.rowid DESC LIMIT @window) f JOIN messages m ON m.seq = f.seq`
+    count = `SELECT count(*) AS examined, coalesce(sum(${filters.length ? `CASE WHEN ${filters.join(' AND ')} THEN 1 ELSE 0 END` : '1'}), 0) AS n FROM ${from}`
+    order = relevance ? 'f.score, f.seq DESC' : 'f.seq DESC'
+  }
+  else {
+    // A small conversation: walk its messages and probe the full-text index for each.
+    from = 'messages m CROSS JOIN messages_fts ON messages_fts.rowid = m.seq'
+    filters.unshift('messages_fts MATCH @match')
+    count = `SELECT 0 AS examined, count(*) AS n FROM ${from} WHERE ${filters.join(' AND ')}`
+    order = relevance ? 'bm25(messages_fts), m.seq DESC' : 'm.seq DESC'
+  }
+  const counted = prepared(sqlite, count).get(params) as { examined: number, n: number }
+  const page = counted.n === 0
+    ? []
+    : prepared(sqlite, `SELECT m.seq FROM ${from} ${whereSql(filters)} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
+      .all({ ...params, limit: query.limit + 1, offset: query.offset }) as { seq: number }[]
+  const hasMore = page.length > query.limit
+  if (hasMore) page.length = query.limit
+  // Snippets for the page only. FTS5 evaluates the query once per rowid it is given; a prefix
+  // query re-merges the doclists of every word with that prefix each time, so it gets one pass
+  // over the page's rowid range instead (`+` keeps the IN list from becoming the index constraint).
+  const seqs = page.map(p => p.seq)
+  const snippetSql = `SELECT ${MESSAGE_COLUMNS}, snippet(messages_fts, 0, '${MARK_OPEN}', '${MARK_CLOSE}', '…', 16) AS snippet
+    FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH @match AND `
+  const rows = !page.length
+    ? []
+    : (match.includes('"*')
+        ? prepared(sqlite, `${snippetSql} messages_fts.rowid BETWEEN @low AND @high AND +messages_fts.rowid IN (SELECT value FROM json_each(@seqs))`)
+            .all({ match, seqs: JSON.stringify(seqs), low: Math.min(...seqs), high: Math.max(...seqs) })
+        : prepared(sqlite, `${snippetSql} messages_fts.rowid IN (SELECT value FROM json_each(@seqs))`)
+            .all({ match, seqs: JSON.stringify(seqs) })) as (MessageRow & { snippet: string })[]
+  const bySeq = new Map(rows.map(r => [r.seq, r]))
+  const results: MessageSearchResult[] = []
+  for (const { seq } of page) {
+    const row = bySeq.get(seq)
+    if (row) results.push({ message: toMessage(row), conversation_id: row.conversation_id, snippet: markSnippet(row.snippet) })
+  }
+  return { results, total: counted.n, has_more: hasMore, mode: 'fulltext', partial: counted.examined >= SEARCH_MATCH_WINDOW }
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, c => `\\${c}`)
+}
+
+function substringSearch(query: SearchQuery): MessageSearchResponse {
+  const { sqlite } = useDatabase()
+  const terms = query.q.normalize('NFC').split(/\s+/).map(t => t.replace(/\*+$/, '')).filter(Boolean).slice(0, MAX_TERMS)
+  const params: Params = { window: SUBSTRING_SCAN_ROWS }
+  const filters = searchFilters(query, params)
+  // The scanned window: the newest messages matching the filters. Within one conversation the
+  // (conversation_id, ts, seq) index yields them; otherwise the newest by arrival (rowid),
+  // bounded by a rowid range so that a filter matching few rows cannot scan the whole table.
+  let window: string
+  let partial: boolean
+  if (query.conversation_id !== undefined) {
+    window = `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE ${filters.join(' AND ')} ORDER BY m.ts DESC, m.seq DESC LIMIT @window`
+    const scanned = (prepared(sqlite, `SELECT count(*) AS n FROM (SELECT 1 FROM messages m WHERE ${filters.join(' AND ')} LIMIT @window + 1)`)
+      .get(params) as { n: number }).n
+    partial = scanned > SUBSTRING_SCAN_ROWS
+  }
+  else {
+    const maxSeq = (prepared(sqlite, 'SELECT coalesce(max(seq), 0) AS n FROM messages').get() as { n: number }).n
+    window = `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE ${['m.seq > @minSeq', ...filters].join(' AND ')}`
+    params.minSeq = maxSeq - SUBSTRING_SCAN_ROWS
+    partial = maxSeq > SUBSTRING_SCAN_ROWS
+  }
+  const like = terms.map((t, i) => {
+    params[`t${i}`] = `%${escapeLike(t)}%`
+    return `w.content LIKE @t${i} ESCAPE '\\'`
+  })
+  const matches = `FROM (${window}) w WHERE ${like.join(' AND ')}`
+  const total = (prepared(sqlite, `SELECT count(*) AS n ${matches}`).get(params) as { n: number }).n
+  const rows = prepared(sqlite, `SELECT w.* ${matches} ORDER BY w.seq DESC LIMIT @limit OFFSET @offset`)
+    .all({ ...params, limit: query.limit + 1, offset: query.offset }) as MessageRow[]
+  const hasMore = rows.length > query.limit
+  if (hasMore) rows.length = query.limit
+  return {
+    results: rows.map(r => ({ message: toMessage(r), conversation_id: r.conversation_id, snippet: substringSnippet(r.content, terms) })),
+    total,
+    has_more: hasMore,
+    mode: 'substring',
+    partial,
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text == null) return fallback
+  try {
+    return (JSON.parse(text) as T) ?? fallback
+  }
+  catch {
+    return fallback
+  }
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits
+  return Math.round(value * f) / f
+}
