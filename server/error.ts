@@ -4,6 +4,7 @@
  */
 import type { NitroErrorHandler } from 'nitropack'
 import { getRequestURL, send, setResponseHeader, setResponseStatus } from 'h3'
+import { auditRequest } from './utils/audit'
 import type { ApiErrorData } from './utils/errors'
 import { codeForStatus, errorEnvelope } from './utils/errors'
 
@@ -23,6 +24,7 @@ const handler: NitroErrorHandler = (error, event) => {
   setResponseStatus(event, status)
   setResponseHeader(event, 'Content-Type', 'application/json')
   if (event.context.requestId) setResponseHeader(event, 'X-Request-Id', event.context.requestId as string)
+  auditRequest(event, status)
   return send(event, JSON.stringify(errorEnvelope(event, code, message, data?.details ?? {})))
 }
 

@@ -13,6 +13,7 @@ export const errorCodes = {
   MESSAGE_NOT_FOUND: 404,
   AGENT_NOT_FOUND: 404,
   TASK_NOT_FOUND: 404,
+  KEY_NOT_FOUND: 404,
   PROJECT_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
@@ -21,6 +22,9 @@ export const errorCodes = {
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
+  /** A WebSocket frame that is not JSON `{event, data}` or not a known client event. */
+  INVALID_MESSAGE: 400,
+  COMMAND_NOT_FOUND: 404,
 } as const
 
 export type ErrorCode = keyof typeof errorCodes

@@ -2,6 +2,7 @@
  * Agents as long-lived things: the list in the seed's shape, with performance computed from
  * stored tasks and message rollups.
  */
+import type { Scope } from './access'
 import { iso } from './ids'
 import { useDatabase } from './db'
 
@@ -26,14 +27,15 @@ type AgentListRow = {
   response_ms_sum: number | null
 }
 
-export function listAgents(filters: { project_id?: string, status?: string }) {
+export function listAgents(filters: { project_id?: string, status?: string }, scope: Scope = null) {
   const { sqlite } = useDatabase()
   const rows = sqlite.prepare(`
     SELECT a.*, r.responses, r.response_ms_sum FROM agents a
     LEFT JOIN (SELECT agent_id, sum(responses) AS responses, sum(response_ms_sum) AS response_ms_sum
                FROM message_rollups GROUP BY agent_id) r ON r.agent_id = a.id
     WHERE (@project IS NULL OR a.project_id = @project) AND (@status IS NULL OR a.status = @status)
-    ORDER BY a.name, a.id`).all({ project: filters.project_id ?? null, status: filters.status ?? null }) as AgentListRow[]
+      AND (@scope IS NULL OR a.project_id IN (SELECT value FROM json_each(@scope)))
+    ORDER BY a.name, a.id`).all({ project: filters.project_id ?? null, status: filters.status ?? null, scope: scope === null ? null : JSON.stringify(scope) }) as AgentListRow[]
   return { agents: rows.map(agentView), total: rows.length }
 }
 

@@ -17,6 +17,7 @@ import type {
 import { useConfig } from './config'
 import { type Sqlite, useDatabase } from './db'
 import { apiError } from './errors'
+import { inScope, type Scope, scopeSql } from './access'
 import { iso } from './ids'
 
 const HOUR = 3_600_000
@@ -97,7 +98,7 @@ function toConversation(row: ConversationRow, now: number, idleMs: number): Conv
   }
 }
 
-type ConversationFilter = { projectId?: string, agentId?: string, since?: number, until?: number }
+type ConversationFilter = { projectId?: string, agentId?: string, since?: number, until?: number, scope?: Scope }
 
 /**
  * How the agent filter is evaluated. An agent "takes part" when it is a participant (sender
@@ -117,6 +118,7 @@ function conversationWhere(f: ConversationFilter, params: Params, agentStrategy:
     where.push('c.project_id = @projectId')
     params.projectId = f.projectId
   }
+  where.push(...scopeSql('c.project_id', f.scope ?? null, params))
   if (f.agentId !== undefined) {
     where.push(agentStrategy === 'lookup'
       ? `c.id IN (SELECT conversation_id FROM conversation_participants WHERE participant = @agentId
@@ -164,9 +166,9 @@ export function decodeCursor(cursor: string): { lastActivity: number, id: string
  * A page of conversations, newest activity first (`last_activity DESC, id DESC`).
  * With a cursor the page starts after the cursor's row and `offset` is ignored.
  */
-export function listConversations(query: ConversationListQuery): ConversationListResponse {
+export function listConversations(query: ConversationListQuery, scope: Scope = null): ConversationListResponse {
   const { sqlite } = useDatabase()
-  const filter = { projectId: query.project_id, agentId: query.agent_id, since: query.since }
+  const filter = { projectId: query.project_id, agentId: query.agent_id, since: query.since, scope }
   const params: Params = {}
   const where = conversationWhere(filter, params)
   const total = cachedCount(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(where)}`, params)
@@ -213,20 +215,20 @@ function notFound(id: string) {
   return apiError('CONVERSATION_NOT_FOUND', `Conversation with ID '${id}' does not exist`, { conversation_id: id })
 }
 
-export function getConversation(id: string): Conversation {
+export function getConversation(id: string, scope: Scope = null): Conversation {
   const row = conversationRow(useDatabase().sqlite, id)
-  if (!row) throw notFound(id)
+  if (!row || !inScope(scope, row.project_id)) throw notFound(id)
   return toConversation(row, Date.now(), useConfig().conversationIdleMs)
 }
 
 /** Answers per id, in request order (duplicates answered twice), with one query. */
-export function getConversationsBatch(ids: string[]): ConversationBatchResult[] {
+export function getConversationsBatch(ids: string[], scope: Scope = null): ConversationBatchResult[] {
   const { sqlite } = useDatabase()
   const rows = ids.length
     ? prepared(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id IN (SELECT value FROM json_each(?))`)
       .all(JSON.stringify(ids)) as ConversationRow[]
     : []
-  const byId = new Map(rows.map(r => [r.id, r]))
+  const byId = new Map(rows.filter(r => inScope(scope, r.project_id)).map(r => [r.id, r]))
   const now = Date.now()
   const idleMs = useConfig().conversationIdleMs
   return ids.map((id) => {
@@ -297,9 +299,10 @@ function messagePosition(sqlite: Sqlite, conversationId: string, messageId: stri
  * `has_more` says whether more exist in the paging direction. Order is `(ts, seq)`: the
  * time the message happened, then arrival order, on the (conversation_id, ts, seq) index.
  */
-export function listMessages(conversationId: string, query: MessageListQuery): MessageListResponse {
+export function listMessages(conversationId: string, query: MessageListQuery, scope: Scope = null): MessageListResponse {
   const { sqlite } = useDatabase()
-  if (!conversationRow(sqlite, conversationId)) throw notFound(conversationId)
+  const conversation = conversationRow(sqlite, conversationId)
+  if (!conversation || !inScope(scope, conversation.project_id)) throw notFound(conversationId)
   const params: Params = { conversationId, limit: query.limit + 1 }
   const where = ['m.conversation_id = @conversationId']
   if (query.before !== undefined) {
@@ -369,16 +372,16 @@ export function peakHourRanges(countsByHour: number[]): string[] {
  *   hour bucket that overlaps it), and `agent_id` selects the messages attributed to that
  *   agent (the message's `agent_id`, else its sender).
  */
-export function conversationAnalytics(query: AnalyticsQuery): ConversationAnalytics {
+export function conversationAnalytics(query: AnalyticsQuery, scope: Scope = null): ConversationAnalytics {
   const { sqlite } = useDatabase()
   let cache = analyticsCache.get(sqlite)
   if (!cache) analyticsCache.set(sqlite, (cache = new Map()))
-  const key = JSON.stringify(query)
+  const key = JSON.stringify([query, scope])
   const version = dataVersion(sqlite)
   const now = Date.now()
   const hit = cache.get(key)
   if (hit && hit.version === version && now - hit.at < ANALYTICS_TTL_MS) return hit.value
-  const value = computeAnalytics(sqlite, query, now)
+  const value = computeAnalytics(sqlite, query, scope, now)
   if (cache.size >= 200) cache.clear()
   cache.set(key, { version, at: now, value })
   return value
@@ -392,11 +395,11 @@ export function conversationAnalytics(query: AnalyticsQuery): ConversationAnalyt
 const ANALYTICS_TTL_MS = 5000
 const analyticsCache = new WeakMap<Sqlite, Map<string, { version: number, at: number, value: ConversationAnalytics }>>()
 
-function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, now: number): ConversationAnalytics {
+function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, now: number): ConversationAnalytics {
   const idleMs = useConfig().conversationIdleMs
 
   const params: Params = {}
-  const where = conversationWhere({ projectId: query.project_id, agentId: query.agent_id, since: query.since, until: query.until }, params)
+  const where = conversationWhere({ projectId: query.project_id, agentId: query.agent_id, since: query.since, until: query.until, scope }, params)
   const total = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(where)}`).get(params) as { n: number }).n
   const active = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c
     ${whereSql([...where, 'c.last_activity >= @activeSince', 'c.closed_at IS NULL'])}`)
@@ -408,7 +411,7 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, now: number): C
     .all(params) as { agent_id: string, conversation_count: number }[]
 
   const rollupParams: Params = {}
-  const rollupWhere: string[] = []
+  const rollupWhere: string[] = scopeSql('r.project_id', scope, rollupParams)
   if (query.project_id !== undefined) {
     rollupWhere.push('r.project_id = @projectId')
     rollupParams.projectId = query.project_id
@@ -550,8 +553,8 @@ export function substringSnippet(content: string, terms: string[], radius = 40):
   return `${start > 0 ? '…' : ''}${out}${end < content.length ? '…' : ''}`
 }
 
-function searchFilters(query: SearchQuery, params: Params): string[] {
-  const where: string[] = []
+function searchFilters(query: SearchQuery, scope: Scope, params: Params): string[] {
+  const where: string[] = scopeSql('m.project_id', scope, params)
   if (query.project_id !== undefined) {
     where.push('m.project_id = @projectId')
     params.projectId = query.project_id
@@ -589,18 +592,18 @@ const PROBE_CONVERSATION_MAX = 200
  * (Chinese, Japanese, Thai, …) fall back to a substring scan bounded by the filters and
  * SUBSTRING_SCAN_ROWS, newest first.
  */
-export function searchMessages(query: SearchQuery): MessageSearchResponse {
-  return needsSubstringSearch(query.q) ? substringSearch(query) : fullTextSearch(query)
+export function searchMessages(query: SearchQuery, scope: Scope = null): MessageSearchResponse {
+  return needsSubstringSearch(query.q) ? substringSearch(query, scope) : fullTextSearch(query, scope)
 }
 
-function fullTextSearch(query: SearchQuery): MessageSearchResponse {
+function fullTextSearch(query: SearchQuery, scope: Scope): MessageSearchResponse {
   const match = ftsQuery(query.q)
   if (match === null) {
     throw apiError('VALIDATION_FAILED', 'q has no word to search for (letters or digits)', { issues: [{ path: 'q', message: 'no searchable word' }] })
   }
   const { sqlite } = useDatabase()
   const params: Params = { match }
-  const filters = searchFilters(query, params)
+  const filters = searchFilters(query, scope, params)
   const relevance = query.sort === 'relevance'
   const conversation = query.conversation_id === undefined ? undefined : conversationRow(sqlite, query.conversation_id)
 
@@ -655,11 +658,11 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, c => `\\${c}`)
 }
 
-function substringSearch(query: SearchQuery): MessageSearchResponse {
+function substringSearch(query: SearchQuery, scope: Scope): MessageSearchResponse {
   const { sqlite } = useDatabase()
   const terms = query.q.normalize('NFC').split(/\s+/).map(t => t.replace(/\*+$/, '')).filter(Boolean).slice(0, MAX_TERMS)
   const params: Params = { window: SUBSTRING_SCAN_ROWS }
-  const filters = searchFilters(query, params)
+  const filters = searchFilters(query, scope, params)
   // The scanned window: the newest messages matching the filters. Within one conversation the
   // (conversation_id, ts, seq) index yields them; otherwise the newest by arrival (rowid),
   // bounded by a rowid range so that a filter matching few rows cannot scan the whole table.

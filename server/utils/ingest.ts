@@ -78,12 +78,12 @@ class IngestPath {
     })
   }
 
-  ingest(raw: unknown[], source: string): IngestOutcome {
+  ingest(raw: unknown[], source: string, options: IngestOptions): IngestOutcome {
     const now = Date.now()
     const outcome: IngestOutcome = { results: new Array(raw.length), stored: 0, duplicates: 0, rejected: 0, events: [] }
     const batch: { event: Prepared, index: number }[] = []
     for (let index = 0; index < raw.length; index++) {
-      const checked = validate(raw[index], now)
+      const checked = validate(raw[index], now, options)
       if ('error' in checked) {
         outcome.results[index] = checked.error
         outcome.rejected++
@@ -108,7 +108,7 @@ function reject(id: string | null, code: string, message: string, details?: unkn
   return { id, status: 'rejected', error: details === undefined ? { code, message } : { code, message, details } }
 }
 
-function validate(raw: unknown, now: number): { event: Prepared } | { error: IngestResult } {
+function validate(raw: unknown, now: number, options: IngestOptions): { event: Prepared } | { error: IngestResult } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { error: reject(null, 'VALIDATION_FAILED', 'an event must be a JSON object') }
   }
@@ -130,15 +130,25 @@ function validate(raw: unknown, now: number): { event: Prepared } | { error: Ing
   // A message's own id doubles as its event id, so re-sending the message is a no-op too.
   event.id = event.id ?? (event.kind === 'message' && event.message_id ? event.message_id : newId('evt'))
   event.ts = event.ts ?? now
-  event.project_id = event.project_id ?? DEFAULT_PROJECT
+  event.project_id = event.project_id ?? options.defaultProject ?? DEFAULT_PROJECT
+  if (options.projects && !options.projects.includes(event.project_id)) {
+    return { error: reject(event.id, 'FORBIDDEN', `No access to project '${event.project_id}'`, { project_id: event.project_id }) }
+  }
   return { event }
 }
 
 let path: IngestPath | undefined
 
+export type IngestOptions = {
+  /** Projects the sender may write to; `null`/absent: any. */
+  projects?: string[] | null
+  /** The project of events that name none (`default` otherwise). */
+  defaultProject?: string
+}
+
 /** The single entry point for facts. `source` says who sent them (`api`, `marcus-log`, …). */
-export function ingest(events: unknown[], source: string): IngestOutcome {
+export function ingest(events: unknown[], source: string, options: IngestOptions = {}): IngestOutcome {
   const { sqlite } = useDatabase()
   if (!path || path.sqlite !== sqlite) path = new IngestPath(sqlite)
-  return path.ingest(events, source)
+  return path.ingest(events, source, options)
 }

@@ -5,15 +5,21 @@
 import { and, asc, count, desc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm'
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core'
 import { blockers, decisions, events, taskDependencies, taskHistory, tasks } from '../../drizzle/schema'
+import { inScope, type Scope } from './access'
 import { useDatabase } from './db'
 import { apiError } from './errors'
 import { iso } from './ids'
 
 type Page = { limit: number, offset: number }
 
-/** `column = value` for each filter that is set. */
-function where(filters: [SQLiteColumn, string | undefined][], extra: (SQL | undefined)[] = []): SQL | undefined {
-  return and(...filters.filter(([, v]) => v !== undefined).map(([c, v]) => eq(c, v!)), ...extra)
+/** `column = value` for each filter that is set, within the caller's projects. */
+function where(scoped: [SQLiteColumn, Scope], filters: [SQLiteColumn, string | undefined][], extra: (SQL | undefined)[] = []): SQL | undefined {
+  const [projectColumn, scope] = scoped
+  return and(
+    scope === null ? undefined : inArray(projectColumn, scope),
+    ...filters.filter(([, v]) => v !== undefined).map(([c, v]) => eq(c, v!)),
+    ...extra,
+  )
 }
 
 function pageOf<T extends SQLiteTable>(table: T, condition: SQL | undefined) {
@@ -23,19 +29,19 @@ function pageOf<T extends SQLiteTable>(table: T, condition: SQL | undefined) {
 
 export type TaskFilters = Page & { project_id?: string, status?: string, agent_id?: string }
 
-export function listTasks(f: TaskFilters) {
+export function listTasks(f: TaskFilters, scope: Scope = null) {
   const { db } = useDatabase()
-  const condition = where([[tasks.projectId, f.project_id], [tasks.status, f.status], [tasks.assignedAgentId, f.agent_id]])
+  const condition = where([tasks.projectId, scope], [[tasks.projectId, f.project_id], [tasks.status, f.status], [tasks.assignedAgentId, f.agent_id]])
   const rows = db.select().from(tasks).where(condition).orderBy(desc(tasks.updatedAt), asc(tasks.id)).limit(f.limit).offset(f.offset).all()
   const deps = dependenciesOf(rows.map(r => r.id))
   const total = pageOf(tasks, condition)
   return { tasks: rows.map(r => taskView(r, deps.get(r.id) ?? [])), total, has_more: f.offset + rows.length < total }
 }
 
-export function getTask(id: string) {
+export function getTask(id: string, scope: Scope = null) {
   const { db } = useDatabase()
   const row = db.select().from(tasks).where(eq(tasks.id, id)).get()
-  if (!row) throw apiError('TASK_NOT_FOUND', `Task '${id}' does not exist`, { task_id: id })
+  if (!row || !inScope(scope, row.projectId)) throw apiError('TASK_NOT_FOUND', `Task '${id}' does not exist`, { task_id: id })
   const dependents = db.select({ id: taskDependencies.taskId }).from(taskDependencies).where(eq(taskDependencies.dependsOn, id)).all().map(r => r.id)
   const history = db.select().from(taskHistory).where(eq(taskHistory.taskId, id)).orderBy(asc(taskHistory.ts), asc(taskHistory.seq)).all()
   const taskBlockers = db.select().from(blockers).where(eq(blockers.taskId, id)).orderBy(asc(blockers.reportedAt)).all()
@@ -68,9 +74,9 @@ function taskView(r: typeof tasks.$inferSelect, dependsOn: string[]) {
 
 export type BlockerFilters = Page & { project_id?: string, status?: string, severity?: string, agent_id?: string, task_id?: string }
 
-export function listBlockers(f: BlockerFilters) {
+export function listBlockers(f: BlockerFilters, scope: Scope = null) {
   const { db } = useDatabase()
-  const condition = where([[blockers.projectId, f.project_id], [blockers.status, f.status], [blockers.severity, f.severity],
+  const condition = where([blockers.projectId, scope], [[blockers.projectId, f.project_id], [blockers.status, f.status], [blockers.severity, f.severity],
     [blockers.agentId, f.agent_id], [blockers.taskId, f.task_id]])
   const rows = db.select().from(blockers).where(condition).orderBy(desc(blockers.reportedAt), asc(blockers.id)).limit(f.limit).offset(f.offset).all()
   const total = pageOf(blockers, condition)
@@ -87,9 +93,9 @@ function blockerView(b: typeof blockers.$inferSelect) {
 
 export type DecisionFilters = Page & { project_id?: string, agent_id?: string, task_id?: string }
 
-export function listDecisions(f: DecisionFilters) {
+export function listDecisions(f: DecisionFilters, scope: Scope = null) {
   const { db } = useDatabase()
-  const condition = where([[decisions.projectId, f.project_id], [decisions.agentId, f.agent_id], [decisions.taskId, f.task_id]])
+  const condition = where([decisions.projectId, scope], [[decisions.projectId, f.project_id], [decisions.agentId, f.agent_id], [decisions.taskId, f.task_id]])
   const rows = db.select().from(decisions).where(condition).orderBy(desc(decisions.ts), asc(decisions.id)).limit(f.limit).offset(f.offset).all()
   const total = pageOf(decisions, condition)
   return {
@@ -105,9 +111,9 @@ export function listDecisions(f: DecisionFilters) {
 export type EventFilters = { limit: number, since_seq: number, kind?: string, type?: string, source?: string, project_id?: string }
 
 /** The ordered event log, oldest first from `since_seq` (exclusive). */
-export function listEvents(f: EventFilters) {
+export function listEvents(f: EventFilters, scope: Scope = null) {
   const { db } = useDatabase()
-  const condition = where([[events.kind, f.kind], [events.source, f.source], [events.projectId, f.project_id]], [
+  const condition = where([events.projectId, scope], [[events.kind, f.kind], [events.source, f.source], [events.projectId, f.project_id]], [
     gt(events.seq, f.since_seq),
     f.type === undefined ? undefined : sql`json_extract(${events.payload}, '$.type') = ${f.type}`,
   ])
@@ -124,14 +130,15 @@ export function listEvents(f: EventFilters) {
 }
 
 /** How many events of each kind (and generic events of each source type) are stored. */
-export function eventStats(projectId?: string) {
+export function eventStats(projectId: string | undefined, scope: Scope = null) {
   const { sqlite } = useDatabase()
-  const scope = projectId === undefined ? '' : 'WHERE project_id = ?'
-  const args = projectId === undefined ? [] : [projectId]
-  const byKind = sqlite.prepare(`SELECT kind, count(*) AS n FROM events ${scope} GROUP BY kind ORDER BY kind`).all(...args) as { kind: string, n: number }[]
+  const projects = projectId === undefined ? scope : [projectId]
+  const filter = projects === null ? '1' : 'project_id IN (SELECT value FROM json_each(@projects))'
+  const args = projects === null ? {} : { projects: JSON.stringify(projects) }
+  const byKind = sqlite.prepare(`SELECT kind, count(*) AS n FROM events WHERE ${filter} GROUP BY kind ORDER BY kind`).all(args) as { kind: string, n: number }[]
   const byType = sqlite.prepare(`SELECT json_extract(payload, '$.type') AS type, count(*) AS n FROM events
-    WHERE kind = 'generic' ${projectId === undefined ? '' : 'AND project_id = ?'} GROUP BY 1 ORDER BY 1`).all(...args) as { type: string, n: number }[]
-  const last = sqlite.prepare(`SELECT max(seq) AS seq FROM events`).get() as { seq: number | null }
+    WHERE kind = 'generic' AND ${filter} GROUP BY 1 ORDER BY 1`).all(args) as { type: string, n: number }[]
+  const last = sqlite.prepare(`SELECT max(seq) AS seq FROM events WHERE ${filter}`).get(args) as { seq: number | null }
   return {
     total: byKind.reduce((s, r) => s + r.n, 0),
     last_seq: last.seq ?? 0,

@@ -52,7 +52,7 @@ let server: TestServer
 const get = (path: string) => api(server.url, path)
 const post = (path: string, json: unknown) => api(server.url, path, { method: 'POST', json })
 
-function expectError(res: Awaited<ReturnType<typeof api>>, status: number, code: string) {
+function expectError(res: { status: number, body: any, headers: Headers }, status: number, code: string) {
   expect(res.status, JSON.stringify(res.body)).toBe(status)
   expect(res.body.error).toEqual({
     code, message: expect.any(String), details: expect.any(Object), timestamp: expect.any(String), request_id: expect.any(String),

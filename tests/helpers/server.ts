@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { SignJWT } from 'jose'
 
 export const repoRoot = resolve(import.meta.dirname, '../..')
 export const fixturesRoot = resolve(repoRoot, '../shared/fixtures')
@@ -26,12 +27,37 @@ export function freePort(): Promise<number> {
   })
 }
 
+function withoutUndefined(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))
+}
+
 export function tempDir(prefix = 'seneca-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
 }
 
+/** Credentials every test server starts with. */
+export const TEST_JWT_SECRET = 'test-secret-for-seneca-tests-0123456789'
+export const TEST_ADMIN_KEY = 'sk_test_admin_key_0123456789abcdefghij'
+
+/** Admin credentials used by api() for each started server, unless a request sets its own. */
+const defaultAuth = new Map<string, string>()
+
+export type TokenOptions = { role?: 'admin' | 'member' | 'viewer' | 'ingest', projects?: string[], sub?: string, expiresIn?: string | number, secret?: string }
+
+/** A JWT as an operator's identity provider would mint it (HS256 with the server's secret). */
+export function mintTestToken(options: TokenOptions = {}): Promise<string> {
+  return new SignJWT({ role: options.role ?? 'admin', projects: options.projects ?? ['*'] })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(options.sub ?? 'tester')
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '1h')
+    .sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET))
+}
+
 export type TestServer = {
   url: string
+  /** The admin API key the server was started with. */
+  adminKey: string
   port: number
   dataDir: string
   output: () => string
@@ -48,13 +74,13 @@ export async function startServer(env: Record<string, string | undefined> = {}):
   const dataDir = env.SENECA_DATA_DIR ?? tempDir()
   let child: ChildProcess | undefined
   let log = ''
-  let currentEnv = { ...env }
+  let currentEnv = { SENECA_JWT_SECRET: TEST_JWT_SECRET, SENECA_ADMIN_KEY: TEST_ADMIN_KEY, ...env }
 
   const launch = async () => {
     log = ''
     child = spawn(process.execPath, [serverEntry], {
       cwd: tempDir('seneca-cwd-'),
-      env: { ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), SENECA_DATA_DIR: dataDir, ...currentEnv },
+      env: withoutUndefined({ ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), SENECA_DATA_DIR: dataDir, ...currentEnv }),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     child.stdout!.on('data', (d: Buffer) => (log += d.toString()))
@@ -86,8 +112,12 @@ export async function startServer(env: Record<string, string | undefined> = {}):
   }
 
   await launch()
+  const url = `http://127.0.0.1:${port}`
+  const adminKey = currentEnv.SENECA_ADMIN_KEY ?? TEST_ADMIN_KEY
+  defaultAuth.set(url, adminKey)
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
+    adminKey,
     port,
     dataDir,
     output: () => log,
@@ -104,12 +134,20 @@ export async function startServer(env: Record<string, string | undefined> = {}):
   }
 }
 
-/** JSON request helper that never throws on HTTP errors. */
-export async function api<T = any>(base: string, path: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status: number, body: T, headers: Headers }> {
-  const { json, ...rest } = init
+/**
+ * JSON request helper that never throws on HTTP errors. Sends the server's admin key unless
+ * `auth` says otherwise (`false`: no credentials; a string: that bearer credential).
+ */
+export async function api<T = any>(base: string, path: string, init: RequestInit & { json?: unknown, auth?: string | false } = {}): Promise<{ status: number, body: T, headers: Headers }> {
+  const { json, auth, ...rest } = init
+  const credential = auth === undefined ? defaultAuth.get(base) : auth
   const res = await fetch(base + path, {
     ...rest,
-    headers: { ...(json === undefined ? {} : { 'content-type': 'application/json' }), ...rest.headers },
+    headers: {
+      ...(credential ? { authorization: `Bearer ${credential}` } : {}),
+      ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+      ...rest.headers,
+    },
     body: json === undefined ? rest.body : JSON.stringify(json),
   })
   const text = await res.text()

@@ -36,8 +36,8 @@ const fixture = [
   msg('g3', 'c3', 'agent_a', T + 310 * MIN, 'agent_a', 'marcus', '这是一个测试消息 日本語のテキストです <b>bold</b>', { project_id: 'beta' }),
 ]
 
-const L = (q: Record<string, string> = {}) => conversationListQuery.parse(q)
-const S = (q: Record<string, string>) => searchQuery.parse(q)
+const L = (q: Record<string, string | undefined> = {}) => conversationListQuery.parse(q)
+const S = (q: Record<string, string | undefined>) => searchQuery.parse(q)
 
 let sqlite: Sqlite
 const preparedSql = new Set<string>()

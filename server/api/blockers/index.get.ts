@@ -1,3 +1,6 @@
 import { blockerListQuery } from '../../../shared/records'
 
-export default defineEventHandler(event => listBlockers(validQuery(event, blockerListQuery)))
+export default defineEventHandler((event) => {
+  const query = validQuery(event, blockerListQuery)
+  return listBlockers(query, scopeFor(event, query.project_id))
+})

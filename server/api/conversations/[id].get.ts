@@ -7,5 +7,5 @@ export default defineEventHandler((event) => {
   // parametric route, without params.
   if (params.id === undefined) throw apiError('METHOD_NOT_ALLOWED', `${event.method} is not allowed on ${event.path.split('?')[0]}`)
   const { id } = validated(conversationIdParams, params, 'path parameter')
-  return getConversation(id) satisfies Conversation
+  return getConversation(id, scopeFor(event)) satisfies Conversation
 })

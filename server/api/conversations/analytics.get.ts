@@ -3,5 +3,6 @@ import { analyticsQuery, type ConversationAnalytics } from '../../../shared/conv
 /** GET /api/conversations/analytics: figures from conversations and hourly message rollups. */
 export default defineEventHandler((event) => {
   const query = validQuery(event, analyticsQuery)
-  return conversationAnalytics(query) satisfies ConversationAnalytics
+  const projectId = analyticsProject(event, query.project_id)
+  return conversationAnalytics({ ...query, project_id: projectId }) satisfies ConversationAnalytics
 })

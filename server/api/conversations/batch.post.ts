@@ -10,5 +10,5 @@ export default defineEventHandler(async (event) => {
       { max: conversationLimits.batchMax, received: ids.length })
   }
   const { conversation_ids } = validated(batchBody, body, 'body')
-  return { results: getConversationsBatch(conversation_ids) } satisfies ConversationBatchResponse
+  return { results: getConversationsBatch(conversation_ids, scopeFor(event)) } satisfies ConversationBatchResponse
 })

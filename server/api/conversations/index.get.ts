@@ -3,5 +3,5 @@ import { type ConversationListResponse, conversationListQuery } from '../../../s
 /** GET /api/conversations: conversations, newest activity first, by offset or keyset cursor. */
 export default defineEventHandler((event) => {
   const query = validQuery(event, conversationListQuery)
-  return listConversations(query) satisfies ConversationListResponse
+  return listConversations(query, scopeFor(event, query.project_id)) satisfies ConversationListResponse
 })

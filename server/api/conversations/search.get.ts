@@ -3,5 +3,5 @@ import { type MessageSearchResponse, searchQuery } from '../../../shared/convers
 /** GET /api/conversations/search?q=: full-text search over message content. */
 export default defineEventHandler((event) => {
   const query = validQuery(event, searchQuery)
-  return searchMessages(query) satisfies MessageSearchResponse
+  return searchMessages(query, scopeFor(event, query.project_id)) satisfies MessageSearchResponse
 })

@@ -1,3 +1,6 @@
 import { decisionListQuery } from '../../../shared/records'
 
-export default defineEventHandler(event => listDecisions(validQuery(event, decisionListQuery)))
+export default defineEventHandler((event) => {
+  const query = validQuery(event, decisionListQuery)
+  return listDecisions(query, scopeFor(event, query.project_id))
+})

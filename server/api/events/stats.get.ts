@@ -1,3 +1,6 @@
 import { eventStatsQuery } from '../../../shared/records'
 
-export default defineEventHandler(event => eventStats(validQuery(event, eventStatsQuery).project_id))
+export default defineEventHandler((event) => {
+  const { project_id } = validQuery(event, eventStatsQuery)
+  return eventStats(project_id, scopeFor(event, project_id))
+})

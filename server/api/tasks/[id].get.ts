@@ -1,3 +1,3 @@
 import { taskIdParams } from '../../../shared/records'
 
-export default defineEventHandler(event => getTask(validParams(event, taskIdParams).id))
+export default defineEventHandler(event => getTask(validParams(event, taskIdParams).id, scopeFor(event)))

@@ -1,3 +1,6 @@
 import { taskListQuery } from '../../../shared/records'
 
-export default defineEventHandler(event => listTasks(validQuery(event, taskListQuery)))
+export default defineEventHandler((event) => {
+  const query = validQuery(event, taskListQuery)
+  return listTasks(query, scopeFor(event, query.project_id))
+})

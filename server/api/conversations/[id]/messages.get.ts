@@ -4,5 +4,5 @@ import { conversationIdParams, type MessageListResponse, messageListQuery } from
 export default defineEventHandler((event) => {
   const { id } = validParams(event, conversationIdParams)
   const query = validQuery(event, messageListQuery)
-  return listMessages(id, query) satisfies MessageListResponse
+  return listMessages(id, query, scopeFor(event)) satisfies MessageListResponse
 })

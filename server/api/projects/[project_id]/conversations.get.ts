@@ -4,6 +4,7 @@ import { type ConversationListResponse, conversationListQuery, projectIdParams }
 export default defineEventHandler((event) => {
   const { project_id } = validParams(event, projectIdParams)
   const query = validQuery(event, conversationListQuery)
+  assertProjectAccess(event, project_id)
   assertProjectExists(project_id)
   return listConversations({ ...query, project_id }) satisfies ConversationListResponse
 })

@@ -1,0 +1,5 @@
+/** GET /api/keys (admin): every key, without secrets. */
+export default defineEventHandler((event) => {
+  requireRole(event, 'admin')
+  return listApiKeys()
+})
