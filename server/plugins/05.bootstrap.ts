@@ -1,11 +1,11 @@
 /**
- * Secure by default with zero configuration: on first start (no API key yet) create the
+ * Secure by default with zero configuration: on first start (no admin key yet) create the
  * JWT secret in the data directory if none is configured, an admin API key, and print the
  * key once with a dashboard sign-in URL. SENECA_ADMIN_KEY installs a chosen key instead.
  */
 export default defineNitroPlugin(() => {
   jwtSecret()
-  if (countApiKeys() > 0) return
+  if (countAdminKeys() > 0) return
   const chosen = process.env.SENECA_ADMIN_KEY
   const created = createApiKey({ name: 'first admin', role: 'admin', projects: ['*'], createdBy: 'bootstrap', secret: chosen || undefined })
   recordAudit(undefined, { action: 'key.created', result: 'success', target: created.id, details: { bootstrap: true } }, { id: 'bootstrap', kind: 'api_key', role: 'admin', projects: '*' })

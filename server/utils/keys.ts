@@ -52,6 +52,7 @@ export function revokeApiKey(id: string) {
   return { ...keyView(row), revoked_now: info.changes > 0 }
 }
 
-export function countApiKeys(): number {
-  return (useDatabase().sqlite.prepare('SELECT count(*) AS n FROM api_keys').get() as { n: number }).n
+/** Admin keys ever created, revoked ones included. */
+export function countAdminKeys(): number {
+  return (useDatabase().sqlite.prepare(`SELECT count(*) AS n FROM api_keys WHERE role = 'admin'`).get() as { n: number }).n
 }
