@@ -45,6 +45,8 @@ export const projects = sqliteTable('projects', {
   teamRequirements: text('team_requirements', { mode: 'json' }).$type<Json>(),
   features: text('features', { mode: 'json' }).$type<Json>(),
   tags: text('tags', { mode: 'json' }).$type<string[]>(),
+  /** The delivery date schedule risk is measured against. */
+  dueAt: integer('due_at'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 })

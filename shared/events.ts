@@ -4,6 +4,7 @@
  * event never rejects its neighbours.
  */
 import { z } from 'zod'
+import type { ingestResponse, ingestResult } from './responses'
 
 /** ISO-8601 string or epoch milliseconds; normalised to epoch ms. */
 export const timestamp = z.union([
@@ -38,6 +39,18 @@ export const eventSchemas = {
     status: z.enum(['active', 'paused', 'completed', 'archived']).optional(),
     provider: shortText.optional(),
     tags: z.array(shortText).max(100).optional(),
+    /** The starting workflow it was created from (`web_app`, …). */
+    template: z.string().max(64).optional(),
+    configuration: json.optional(),
+    team_requirements: z.record(z.string(), z.number().int().min(0).max(1000)).optional(),
+    /** The delivery date the schedule risk is measured against. */
+    due_at: timestamp.optional(),
+  }),
+  'project.features.updated': z.object({
+    ...base,
+    kind: z.literal('project.features.updated'),
+    project_id: id,
+    features: json,
   }),
   'agent.registered': z.object({
     ...base,
@@ -222,16 +235,6 @@ export const ingestLimits = {
   maxBytes: 5 * 1024 * 1024,
 } as const
 
-export type IngestResult = {
-  id: string | null
-  status: 'stored' | 'duplicate' | 'rejected'
-  seq?: number
-  error?: { code: string, message: string, details?: unknown }
-}
-
-export type IngestResponse = {
-  results: IngestResult[]
-  stored: number
-  duplicates: number
-  rejected: number
-}
+// The answer's shapes, inferred from the schemas in ./responses (the OpenAPI document's source).
+export type IngestResult = z.output<typeof ingestResult>
+export type IngestResponse = z.output<typeof ingestResponse>

@@ -44,12 +44,15 @@ export class Projector {
     const p = (sql: string) => sqlite.prepare(sql)
     this.st = {
       ensureProject: p(`INSERT OR IGNORE INTO projects (id, name, status, created_at, updated_at) VALUES (?, ?, 'active', ?, ?)`),
-      upsertProject: p(`INSERT INTO projects (id, name, description, status, provider, tags, created_at, updated_at)
-        VALUES (@id, @name, @description, coalesce(@status, 'active'), @provider, @tags, @ts, @ts)
+      upsertProject: p(`INSERT INTO projects (id, name, description, status, provider, tags, template, configuration, team_requirements, due_at, created_at, updated_at)
+        VALUES (@id, @name, @description, coalesce(@status, 'active'), @provider, @tags, @template, @configuration, @team, @dueAt, @ts, @ts)
         ON CONFLICT(id) DO UPDATE SET name = excluded.name,
           description = coalesce(excluded.description, description),
           status = coalesce(@status, status), provider = coalesce(excluded.provider, provider),
-          tags = coalesce(excluded.tags, tags), updated_at = max(updated_at, excluded.updated_at)`),
+          tags = coalesce(excluded.tags, tags), template = coalesce(excluded.template, template),
+          configuration = coalesce(excluded.configuration, configuration), team_requirements = coalesce(excluded.team_requirements, team_requirements),
+          due_at = coalesce(excluded.due_at, due_at), updated_at = max(updated_at, excluded.updated_at)`),
+      setFeatures: p(`UPDATE projects SET features = @features, updated_at = max(updated_at, @ts) WHERE id = @id`),
       touchProject: p(`UPDATE projects SET updated_at = max(updated_at, ?) WHERE id = ?`),
       getConversation: p(`SELECT id, participants, message_count, pending_sender, pending_at, last_activity FROM conversations WHERE id = ?`),
       insertConversation: p(`INSERT INTO conversations (id, project_id, agent_id, participants, type, title, started_at, last_activity, message_count, error_count, pending_sender, pending_at)
@@ -140,6 +143,9 @@ export class Projector {
     this.ensureProject(e.project_id, e.ts)
     switch (e.kind) {
       case 'project.upserted': return this.project(e)
+      case 'project.features.updated':
+        this.st.setFeatures!.run({ id: e.project_id, features: JSON.stringify(e.features), ts: e.ts })
+        return { project_id: e.project_id, features: e.features }
       case 'agent.registered': return this.agentRegistered(e)
       case 'agent.heartbeat': return this.heartbeat(e)
       case 'agent.status':
@@ -234,9 +240,10 @@ export class Projector {
   private project(e: IngestEventOf<'project.upserted'> & { ts: number }) {
     this.st.upsertProject!.run({
       id: e.project_id, name: e.name, description: e.description ?? null, status: e.status ?? null,
-      provider: e.provider ?? null, tags: jsonOrNull(e.tags), ts: e.ts,
+      provider: e.provider ?? null, tags: jsonOrNull(e.tags), template: e.template ?? null,
+      configuration: jsonOrNull(e.configuration), team: jsonOrNull(e.team_requirements), dueAt: e.due_at ?? null, ts: e.ts,
     })
-    return undefined
+    return { project_id: e.project_id, name: e.name }
   }
 
   private agentRegistered(e: IngestEventOf<'agent.registered'> & { ts: number, project_id: string }) {

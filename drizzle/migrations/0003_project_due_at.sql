@@ -1,0 +1,1 @@
+ALTER TABLE `projects` ADD `due_at` integer;
