@@ -136,6 +136,12 @@ export const messages = sqliteTable('messages', {
   index('messages_sender_ts_idx').on(t.sender, t.ts),
 ])
 
+/** How far the full-text index has caught up with `messages` (indexed in batches after commit). */
+export const ftsState = sqliteTable('fts_state', {
+  name: text('name').primaryKey(),
+  indexedSeq: integer('indexed_seq').notNull(),
+})
+
 /**
  * Hourly message rollups per project and agent, kept by the projection so analytics never
  * scan messages. `agent_id` is '' for messages that name no agent.

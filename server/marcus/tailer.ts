@@ -19,7 +19,9 @@ import { assignProject, FALLBACK_PROJECT, fileKind, lineId, type MarcusContext, 
 
 const CONNECTOR = 'marcus-log'
 const READ_CHUNK = 1 << 20
-const BATCH = 2000
+const BATCH = 4000
+/** Line ids remembered to skip the copy of a record Marcus writes to two files. */
+const RECENT_LINES = 50_000
 
 export type TailerOptions = {
   /** The Marcus checkout root (has `logs/`), or … */
@@ -32,6 +34,8 @@ export type TailerOptions = {
 export type TailerStats = {
   files: { path: string, kind: MarcusFileKind, offset: number, size: number }[]
   lines: number
+  /** Lines skipped because the same record had just been read from another file. */
+  duplicate_lines: number
   records: Record<string, number>
   malformed: number
   unknown: number
@@ -49,6 +53,8 @@ class FileCursor {
   /** Byte offset up to which lines have been handed out. */
   readPos: number
   lines: PendingLine[] = []
+  /** Nothing new at the last look during this pass: not asked again until the next one. */
+  drained = false
   private head = 0
   private lastTs = 0
 
@@ -84,7 +90,10 @@ class FileCursor {
       this.readPos = 0
       this.offset = 0
     }
-    if (size === this.readPos) return false
+    if (size === this.readPos) {
+      this.drained = true
+      return false
+    }
     const fd = openSync(this.path, 'r')
     try {
       let buf = Buffer.alloc(Math.min(READ_CHUNK, size - this.readPos))
@@ -98,7 +107,10 @@ class FileCursor {
         buf = bigger
         lastNl = buf.lastIndexOf(10, n - 1)
       }
-      if (lastNl === -1) return false
+      if (lastNl === -1) {
+        this.drained = true
+        return false
+      }
       let start = 0
       while (start <= lastNl) {
         const nl = buf.indexOf(10, start)
@@ -135,8 +147,9 @@ export class MarcusLogTailer {
   private timer: NodeJS.Timeout | undefined
   private running = false
   private stopped = false
+  private recent = new Set<string>()
   private stats: Omit<TailerStats, 'files' | 'project_id'> = {
-    lines: 0, records: {}, malformed: 0, unknown: 0, events_stored: 0, events_duplicate: 0, events_rejected: 0, last_error: null, caught_up: false,
+    lines: 0, duplicate_lines: 0, records: {}, malformed: 0, unknown: 0, events_stored: 0, events_duplicate: 0, events_rejected: 0, last_error: null, caught_up: false,
   }
 
   constructor(options: TailerOptions) {
@@ -150,19 +163,21 @@ export class MarcusLogTailer {
   /** Backfills, then polls for new lines and files until stop(). */
   start() {
     this.stopped = false
-    const tick = () => {
+    const tick = async () => {
       if (this.stopped) return
       try {
-        this.poll()
+        await this.poll()
       }
       catch (error) {
         this.stats.last_error = (error as Error).message
         console.error('[seneca] marcus log connector:', error)
       }
+      if (this.stopped) return
       this.timer = setTimeout(tick, this.pollMs)
       this.timer.unref?.()
     }
-    tick()
+    // After the current tick, so the server is listening while a large backfill runs.
+    this.timer = setTimeout(tick, 0)
   }
 
   stop() {
@@ -178,18 +193,22 @@ export class MarcusLogTailer {
     }
   }
 
-  /** One pass: discover files, read every complete new line, ingest in time order. */
-  poll() {
+  /**
+   * One pass: discover files, read every complete new line, ingest in time order. Yields to
+   * the event loop between batches, so requests are served during a long backfill.
+   */
+  async poll() {
     if (this.running) return
     this.running = true
     try {
       this.discover()
       const cursors = [...this.cursors.values()]
+      for (const c of cursors) c.drained = false
       let batch: RawEvent[] = []
       for (;;) {
         let next: FileCursor | undefined
         for (const c of cursors) {
-          if (!c.peek() && !c.fill()) continue
+          if (!c.peek() && (c.drained || !c.fill())) continue
           if (!next || c.peek()!.ts < next.peek()!.ts) next = c
         }
         if (!next) break
@@ -199,6 +218,8 @@ export class MarcusLogTailer {
         if (batch.length >= BATCH && this.stash.length === 0) {
           this.flush(batch)
           batch = []
+          await new Promise(resolve => setImmediate(resolve))
+          if (this.stopped) return
         }
       }
       if (this.stash.length) {
@@ -217,6 +238,13 @@ export class MarcusLogTailer {
   private handleLine(cursor: FileCursor, line: string, out: RawEvent[]) {
     this.stats.lines++
     const id = lineId(line)
+    // The same record from the other structlog file; its events are stored already.
+    if (this.recent.has(id)) {
+      this.stats.duplicate_lines++
+      return
+    }
+    this.recent.add(id)
+    if (this.recent.size > RECENT_LINES) this.recent.delete(this.recent.values().next().value!)
     let rec: Record<string, unknown> | undefined
     try {
       const parsed = JSON.parse(line)

@@ -18,7 +18,9 @@ import { useConfig } from './config'
 import { type Sqlite, useDatabase } from './db'
 import { apiError } from './errors'
 import { inScope, type Scope, scopeSql } from './access'
+import { cachedRead, type Computed } from './cache'
 import { iso } from './ids'
+import { indexPendingMessages } from './search-index'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -372,38 +374,29 @@ export function peakHourRanges(countsByHour: number[]): string[] {
  *   hour bucket that overlaps it), and `agent_id` selects the messages attributed to that
  *   agent (the message's `agent_id`, else its sender).
  */
-export function conversationAnalytics(query: AnalyticsQuery, scope: Scope = null): ConversationAnalytics {
-  const { sqlite } = useDatabase()
-  let cache = analyticsCache.get(sqlite)
-  if (!cache) analyticsCache.set(sqlite, (cache = new Map()))
-  const key = JSON.stringify([query, scope])
-  const version = dataVersion(sqlite)
-  const now = Date.now()
-  const hit = cache.get(key)
-  if (hit && hit.version === version && now - hit.at < ANALYTICS_TTL_MS) return hit.value
-  const value = computeAnalytics(sqlite, query, scope, now)
-  if (cache.size >= 200) cache.clear()
-  cache.set(key, { version, at: now, value })
-  return value
+export function conversationAnalytics(query: AnalyticsQuery, scope: Scope = null): Promise<ConversationAnalytics> {
+  return cachedRead({
+    name: 'conversation_analytics',
+    key: [query, scope],
+    projects: query.project_id !== undefined ? [query.project_id] : scope,
+    compute: () => computeAnalytics(useDatabase().sqlite, query, scope, Date.now()),
+  })
 }
 
 /**
- * Cached analytics are recomputed after every ingest (a cached answer is never older than
- * data a client was told is stored) and otherwise every 5 s, since `active_conversations`
- * changes with time alone (the seed's dashboards refresh analytics every 5 seconds).
+ * Cached answers are invalidated by every ingest that touches their projects (server/utils/cache.ts),
+ * so without writes only time changes them: `active_conversations` drops when the oldest
+ * active conversation turns idle, so the answer is kept until then (at most CACHE_TTL_S).
  */
-const ANALYTICS_TTL_MS = 5000
-const analyticsCache = new WeakMap<Sqlite, Map<string, { version: number, at: number, value: ConversationAnalytics }>>()
-
-function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, now: number): ConversationAnalytics {
+function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, now: number): Computed<ConversationAnalytics> {
   const idleMs = useConfig().conversationIdleMs
 
   const params: Params = {}
   const where = conversationWhere({ projectId: query.project_id, agentId: query.agent_id, since: query.since, until: query.until, scope }, params)
   const total = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(where)}`).get(params) as { n: number }).n
-  const active = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c
+  const { n: active, oldest } = prepared(sqlite, `SELECT count(*) AS n, min(c.last_activity) AS oldest FROM conversations c
     ${whereSql([...where, 'c.last_activity >= @activeSince', 'c.closed_at IS NULL'])}`)
-    .get({ ...params, activeSince: now - idleMs }) as { n: number }).n
+    .get({ ...params, activeSince: now - idleMs }) as { n: number, oldest: number | null }
   // Conversation counts come from an index alone; message counts from the rollups below.
   const agentConversations = prepared(sqlite, `SELECT c.agent_id, count(*) AS conversation_count
     FROM conversations c ${whereSql([...where, 'c.agent_id IS NOT NULL'])}
@@ -459,7 +452,7 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
     responses += h.responses
     responseMs += h.response_ms
   }
-  return {
+  const value: ConversationAnalytics = {
     total_conversations: total,
     active_conversations: active,
     avg_response_time: responses > 0 ? round(responseMs / responses / 1000, 3) : null,
@@ -468,6 +461,8 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
     error_rate: messages > 0 ? round(errors / messages, 4) : null,
     total_messages: messages,
   }
+  // Still true until the oldest active conversation passes the idle threshold.
+  return { value, maxAgeSeconds: oldest === null ? undefined : (oldest + idleMs - now) / 1000 }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -593,7 +588,10 @@ const PROBE_CONVERSATION_MAX = 200
  * SUBSTRING_SCAN_ROWS, newest first.
  */
 export function searchMessages(query: SearchQuery, scope: Scope = null): MessageSearchResponse {
-  return needsSubstringSearch(query.q) ? substringSearch(query, scope) : fullTextSearch(query, scope)
+  if (needsSubstringSearch(query.q)) return substringSearch(query, scope)
+  // The index is filled in batches after ingest: catch up first so no stored message is missed.
+  indexPendingMessages()
+  return fullTextSearch(query, scope)
 }
 
 function fullTextSearch(query: SearchQuery, scope: Scope): MessageSearchResponse {

@@ -36,7 +36,6 @@ export function openDatabase(file: string): { sqlite: Sqlite, db: Db } {
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('cache_size = -65536')
   sqlite.pragma('temp_store = MEMORY')
-  sqlite.pragma('mmap_size = 268435456')
   const db = drizzle(sqlite, { schema })
   migrate(db, { migrationsFolder: migrationsFolder() })
   return { sqlite, db }

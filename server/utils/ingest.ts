@@ -2,8 +2,8 @@
  * The spine (ARCHITECTURE §2): every fact enters through `ingest(events, source)`.
  * 1. validate each event on its own (per-item errors, never all-or-nothing);
  * 2. in one SQLite transaction append it to `events` (a re-sent id is a no-op) and apply
- *    the projections — each event in its own savepoint, so one failure never takes its
- *    neighbours down;
+ *    the projections; should a projection fail, the batch is rolled back and run again with
+ *    a savepoint per event, so one failure never takes its neighbours down;
  * 3. after commit, hand the stored events, in seq order, to the listeners.
  */
 import type { Statement } from 'better-sqlite3'
@@ -12,6 +12,7 @@ import { eventSchemas, type EventKind, type IngestEvent, type IngestResult } fro
 import { type Sqlite, useDatabase } from './db'
 import { publishStoredEvents, type StoredEvent } from './event-bus'
 import { newId } from './ids'
+import { observeIngest } from './metrics'
 import { Projector } from './projections'
 
 export type IngestOutcome = {
@@ -26,38 +27,36 @@ type Prepared = IngestEvent & { id: string, ts: number, project_id: string }
 
 const DEFAULT_PROJECT = 'default'
 
+type Item = { event: Prepared, index: number }
+type Applied = { seq: number, derived: Record<string, unknown> | undefined } | undefined
+
 class IngestPath {
   private readonly insertEvent: Statement
   private readonly projector: Projector
-  private readonly run: (batch: { event: Prepared, index: number }[], source: string, now: number, outcome: IngestOutcome) => void
+  /** The whole batch in one transaction; any projection error rolls all of it back. */
+  private readonly runFast: (batch: Item[], source: string, now: number, outcome: IngestOutcome) => void
+  /** Each event in its own savepoint, so a failing one is rejected alone. */
+  private readonly runSafe: (batch: Item[], source: string, now: number, outcome: IngestOutcome) => void
 
   constructor(readonly sqlite: Sqlite) {
     this.insertEvent = sqlite.prepare(`INSERT INTO events (id, kind, project_id, ts, received_at, source, payload)
       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`)
     this.projector = new Projector(sqlite)
-    const one = sqlite.transaction((event: Prepared, source: string, now: number) => {
-      const payload = JSON.stringify(event)
-      const info = this.insertEvent.run(event.id, event.kind, event.project_id, event.ts, now, source, payload)
+    const apply = (event: Prepared, source: string, now: number): Applied => {
+      const info = this.insertEvent.run(event.id, event.kind, event.project_id, event.ts, now, source, JSON.stringify(event))
       if (info.changes === 0) return undefined
       const seq = Number(info.lastInsertRowid)
-      const derived = this.projector.apply(event, seq)
-      return { seq, derived }
+      return { seq, derived: this.projector.apply(event, seq) }
+    }
+    const inSavepoint = sqlite.transaction(apply)
+    this.runFast = sqlite.transaction((batch, source, now, outcome) => {
+      for (const { event, index } of batch) record(outcome, event, index, source, now, apply(event, source, now))
+      this.projector.flush()
     })
-    this.run = sqlite.transaction((batch, source, now, outcome) => {
+    this.runSafe = sqlite.transaction((batch, source, now, outcome) => {
       for (const { event, index } of batch) {
         try {
-          const done = one(event, source, now)
-          if (!done) {
-            outcome.results[index] = { id: event.id, status: 'duplicate' }
-            outcome.duplicates++
-            continue
-          }
-          outcome.results[index] = { id: event.id, status: 'stored', seq: done.seq }
-          outcome.stored++
-          outcome.events.push({
-            seq: done.seq, id: event.id, kind: event.kind, projectId: event.project_id, ts: event.ts,
-            receivedAt: now, source, payload: event as unknown as Record<string, unknown>, derived: done.derived,
-          })
+          record(outcome, event, index, source, now, inSavepoint(event, source, now))
         }
         catch (error) {
           const sqliteCode = (error as { code?: string }).code
@@ -91,17 +90,40 @@ class IngestPath {
       else batch.push({ event: checked.event, index })
     }
     if (batch.length) {
+      const settled = { results: [...outcome.results], rejected: outcome.rejected }
       try {
-        this.run(batch, source, now, outcome)
+        this.runFast(batch, source, now, outcome)
       }
-      catch (error) {
+      catch {
+        // Rolled back whole: start over with a savepoint per event to isolate the culprit.
         this.projector.reset()
-        throw error
+        Object.assign(outcome, { results: settled.results, rejected: settled.rejected, stored: 0, duplicates: 0, events: [] })
+        try {
+          this.runSafe(batch, source, now, outcome)
+        }
+        catch (error) {
+          this.projector.reset()
+          throw error
+        }
       }
     }
     publishStoredEvents(outcome.events)
     return outcome
   }
+}
+
+function record(outcome: IngestOutcome, event: Prepared, index: number, source: string, now: number, done: Applied) {
+  if (!done) {
+    outcome.results[index] = { id: event.id, status: 'duplicate' }
+    outcome.duplicates++
+    return
+  }
+  outcome.results[index] = { id: event.id, status: 'stored', seq: done.seq }
+  outcome.stored++
+  outcome.events.push({
+    seq: done.seq, id: event.id, kind: event.kind, projectId: event.project_id, ts: event.ts,
+    receivedAt: now, source, payload: event as unknown as Record<string, unknown>, derived: done.derived,
+  })
 }
 
 function reject(id: string | null, code: string, message: string, details?: unknown): IngestResult {
@@ -148,7 +170,10 @@ export type IngestOptions = {
 
 /** The single entry point for facts. `source` says who sent them (`api`, `marcus-log`, …). */
 export function ingest(events: unknown[], source: string, options: IngestOptions = {}): IngestOutcome {
+  const started = performance.now()
   const { sqlite } = useDatabase()
   if (!path || path.sqlite !== sqlite) path = new IngestPath(sqlite)
-  return path.ingest(events, source, options)
+  const outcome = path.ingest(events, source, options)
+  observeIngest(events, outcome.results, source, (performance.now() - started) / 1000)
+  return outcome
 }
