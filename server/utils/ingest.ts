@@ -48,7 +48,11 @@ class IngestPath {
       const seq = Number(info.lastInsertRowid)
       return { seq, derived: this.projector.apply(event, seq) }
     }
-    const inSavepoint = sqlite.transaction(apply)
+    const inSavepoint = sqlite.transaction((event: Prepared, source: string, now: number) => {
+      const done = apply(event, source, now)
+      this.projector.flush()
+      return done
+    })
     this.runFast = sqlite.transaction((batch, source, now, outcome) => {
       for (const { event, index } of batch) record(outcome, event, index, source, now, apply(event, source, now))
       this.projector.flush()
@@ -59,6 +63,7 @@ class IngestPath {
           record(outcome, event, index, source, now, inSavepoint(event, source, now))
         }
         catch (error) {
+          this.projector.discard()
           const sqliteCode = (error as { code?: string }).code
           if (sqliteCode === 'SQLITE_CONSTRAINT_UNIQUE' || sqliteCode === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
             // The event is new but what it describes (a message id, a blocker id) is already stored.

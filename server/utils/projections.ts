@@ -9,13 +9,30 @@ import type { Sqlite } from './db'
 
 const HOUR = 3_600_000
 
-type ConversationState = {
-  id: string
+type ConversationRow = {
   participants: string
   message_count: number
+  error_count: number
+  started_at: number
   pending_sender: string | null
   pending_at: number | null
   last_activity: number
+}
+
+/** A conversation as the batch leaves it; written once when the batch is flushed. */
+type ConversationState = {
+  isNew: boolean
+  projectId: string
+  agentId: string
+  type: string
+  title: string | null
+  participants: string[]
+  messageCount: number
+  errorCount: number
+  startedAt: number
+  lastActivity: number
+  pendingSender: string | null
+  pendingAt: number | null
 }
 
 type Rollup = { projectId: string, agentId: string, hour: number, messages: number, errors: number, responses: number, responseMsSum: number }
@@ -39,6 +56,14 @@ export class Projector {
   private readonly st: Record<string, Statement>
   private readonly knownProjects = new Set<string>()
   private rollups = new Map<string, Rollup>()
+  /**
+   * Write-behind state of the batch: many messages of one batch go to few conversations,
+   * agents and projects, so their rows are written once per batch instead of once per
+   * message (each conversation update rewrites three index entries).
+   */
+  private conversations = new Map<string, ConversationState>()
+  private agentActivity = new Map<string, number>()
+  private projectActivity = new Map<string, number>()
 
   constructor(private readonly sqlite: Sqlite) {
     const p = (sql: string) => sqlite.prepare(sql)
@@ -54,11 +79,11 @@ export class Projector {
           due_at = coalesce(excluded.due_at, due_at), updated_at = max(updated_at, excluded.updated_at)`),
       setFeatures: p(`UPDATE projects SET features = @features, updated_at = max(updated_at, @ts) WHERE id = @id`),
       touchProject: p(`UPDATE projects SET updated_at = max(updated_at, ?) WHERE id = ?`),
-      getConversation: p(`SELECT id, participants, message_count, pending_sender, pending_at, last_activity FROM conversations WHERE id = ?`),
+      getConversation: p(`SELECT participants, message_count, error_count, started_at, pending_sender, pending_at, last_activity FROM conversations WHERE id = ?`),
       insertConversation: p(`INSERT INTO conversations (id, project_id, agent_id, participants, type, title, started_at, last_activity, message_count, error_count, pending_sender, pending_at)
-        VALUES (@id, @projectId, @agentId, @participants, @type, @title, @ts, @ts, 1, @errors, @pendingSender, @pendingAt)`),
-      updateConversation: p(`UPDATE conversations SET participants = @participants, last_activity = max(last_activity, @ts),
-        started_at = min(started_at, @ts), message_count = message_count + 1, error_count = error_count + @errors,
+        VALUES (@id, @projectId, @agentId, @participants, @type, @title, @startedAt, @lastActivity, @messageCount, @errorCount, @pendingSender, @pendingAt)`),
+      updateConversation: p(`UPDATE conversations SET participants = @participants, last_activity = @lastActivity,
+        started_at = @startedAt, message_count = @messageCount, error_count = @errorCount,
         pending_sender = @pendingSender, pending_at = @pendingAt WHERE id = @id`),
       insertParticipant: p(`INSERT OR IGNORE INTO conversation_participants (participant, conversation_id, project_id) VALUES (?, ?, ?)`),
       insertMessage: p(`INSERT INTO messages (id, conversation_id, project_id, sender, recipient, content, message_type, ts, metadata, response_time_ms, event_seq)
@@ -126,16 +151,58 @@ export class Projector {
     }
   }
 
-  /** Forget in-memory caches after a rolled-back transaction. */
+  /** Forget in-memory state after a rolled-back transaction or savepoint. */
   reset() {
     this.knownProjects.clear()
-    this.rollups.clear()
+    this.discard()
   }
 
-  /** Writes the rollups gathered during a batch; call once per transaction, before commit. */
+  /** Drops what the batch has not written yet (its transaction or savepoint is rolled back). */
+  discard() {
+    this.rollups.clear()
+    this.conversations.clear()
+    this.agentActivity.clear()
+    this.projectActivity.clear()
+  }
+
+  /** Writes the batch's write-behind state; call before the transaction (or savepoint) ends. */
   flush() {
     for (const r of this.rollups.values()) this.st.upsertRollup!.run(r)
-    this.rollups.clear()
+    for (const [id, c] of this.conversations) {
+      const row = {
+        id, projectId: c.projectId, agentId: c.agentId, participants: JSON.stringify(c.participants), type: c.type, title: c.title,
+        startedAt: c.startedAt, lastActivity: c.lastActivity, messageCount: c.messageCount, errorCount: c.errorCount,
+        pendingSender: c.pendingSender, pendingAt: c.pendingAt,
+      }
+      if (c.isNew) this.st.insertConversation!.run(row)
+      else this.st.updateConversation!.run(row)
+    }
+    for (const [id, ts] of this.agentActivity) this.st.touchAgent!.run(ts, id)
+    for (const [id, ts] of this.projectActivity) this.st.touchProject!.run(ts, id)
+    this.discard()
+  }
+
+  private conversation(id: string, e: IngestEventOf<'message'> & { ts: number, project_id: string }): ConversationState {
+    let c = this.conversations.get(id)
+    if (c) return c
+    const row = this.st.getConversation!.get(id) as ConversationRow | undefined
+    c = row
+      ? {
+          isNew: false, projectId: e.project_id, agentId: '', type: '', title: null, participants: JSON.parse(row.participants) as string[],
+          messageCount: row.message_count, errorCount: row.error_count, startedAt: row.started_at, lastActivity: row.last_activity,
+          pendingSender: row.pending_sender, pendingAt: row.pending_at,
+        }
+      : {
+          isNew: true, projectId: e.project_id, agentId: e.agent_id ?? e.sender, type: e.conversation_type ?? 'direct', title: e.conversation_title ?? null,
+          participants: [], messageCount: 0, errorCount: 0, startedAt: e.ts, lastActivity: e.ts, pendingSender: null, pendingAt: null,
+        }
+    this.conversations.set(id, c)
+    return c
+  }
+
+  private touch(map: Map<string, number>, id: string, ts: number) {
+    const known = map.get(id)
+    if (known === undefined || ts > known) map.set(id, ts)
   }
 
   /** Applies one stored event. Returns what it derived, for the realtime hub. */
@@ -270,7 +337,7 @@ export class Projector {
     const conversationId = e.conversation_id ?? directConversationId(e.project_id, e.sender, e.recipient)
     const messageId = e.message_id ?? e.id
     const isError = ERROR_MESSAGE_TYPES.has(e.message_type) ? 1 : 0
-    const conv = this.st.getConversation!.get(conversationId) as ConversationState | undefined
+    const conv = this.conversation(conversationId, e)
 
     // Response pairing: the first unanswered message opens a request, the first message
     // from another participant answers it. An explicit in_reply_to wins.
@@ -279,36 +346,23 @@ export class Projector {
       const req = this.st.messageTs!.get(e.in_reply_to) as { ts: number } | undefined
       if (req && e.ts >= req.ts) responseTimeMs = e.ts - req.ts
     }
-    let pendingSender = conv?.pending_sender ?? null
-    let pendingAt = conv?.pending_at ?? null
-    if (pendingSender !== null && pendingSender !== e.sender && pendingAt !== null && e.ts >= pendingAt) {
-      responseTimeMs ??= e.ts - pendingAt
-      pendingSender = null
-      pendingAt = null
+    if (conv.pendingSender !== null && conv.pendingSender !== e.sender && conv.pendingAt !== null && e.ts >= conv.pendingAt) {
+      responseTimeMs ??= e.ts - conv.pendingAt
+      conv.pendingSender = null
+      conv.pendingAt = null
     }
-    else if (pendingSender === null) {
-      pendingSender = e.sender
-      pendingAt = e.ts
+    else if (conv.pendingSender === null) {
+      conv.pendingSender = e.sender
+      conv.pendingAt = e.ts
     }
-
-    const participants: string[] = conv ? JSON.parse(conv.participants) : []
-    const newcomers = [e.sender, e.recipient].filter((p): p is string => !!p && !participants.includes(p))
-    participants.push(...newcomers)
-    const agentId = e.agent_id ?? e.sender
-    if (!conv) {
-      this.st.insertConversation!.run({
-        id: conversationId, projectId: e.project_id, agentId, participants: JSON.stringify(participants),
-        type: e.conversation_type ?? 'direct', title: e.conversation_title ?? null, ts: e.ts, errors: isError,
-        pendingSender, pendingAt,
-      })
-    }
-    else {
-      this.st.updateConversation!.run({
-        id: conversationId, participants: newcomers.length ? JSON.stringify(participants) : conv.participants,
-        ts: e.ts, errors: isError, pendingSender, pendingAt,
-      })
-    }
+    const newcomers = [e.sender, e.recipient].filter((p): p is string => !!p && !conv.participants.includes(p))
+    conv.participants.push(...newcomers)
+    conv.messageCount++
+    conv.errorCount += isError
+    conv.lastActivity = Math.max(conv.lastActivity, e.ts)
+    conv.startedAt = Math.min(conv.startedAt, e.ts)
     for (const p of newcomers) this.st.insertParticipant!.run(p, conversationId, e.project_id)
+    const agentId = e.agent_id ?? e.sender
 
     const metadata = e.metadata === undefined ? null : JSON.stringify(e.metadata)
     this.st.insertMessage!.run({
@@ -316,10 +370,10 @@ export class Projector {
       content: e.content, messageType: e.message_type, ts: e.ts, metadata, responseTimeMs, eventSeq: seq,
     })
     // Taking part in a conversation, either side, is activity of an agent.
-    this.st.touchAgent!.run(e.ts, e.sender)
-    if (e.recipient) this.st.touchAgent!.run(e.ts, e.recipient)
+    this.touch(this.agentActivity, e.sender, e.ts)
+    if (e.recipient) this.touch(this.agentActivity, e.recipient, e.ts)
     if (isError) this.st.agentError!.run(agentId)
-    this.st.touchProject!.run(e.ts, e.project_id)
+    this.touch(this.projectActivity, e.project_id, e.ts)
 
     const hour = Math.floor(e.ts / HOUR) * HOUR
     const key = `${e.project_id}\u0000${hour}\u0000${agentId}`
