@@ -10,6 +10,19 @@ export default defineNuxtConfig({
       meta: [{ name: 'description', content: 'Observability and control for teams of AI agents' }],
     },
   },
+  // Security headers on every response; the pages' Content-Security-Policy carries a per-response
+  // nonce and is set by server/plugins/04.security-headers.ts.
+  routeRules: {
+    '/**': {
+      headers: {
+        'X-Content-Type-Options': 'nosniff',
+        'Referrer-Policy': 'no-referrer',
+        'X-Frame-Options': 'DENY',
+        'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
+      },
+    },
+    '/api/**': { headers: { 'Content-Security-Policy': `default-src 'none'; frame-ancestors 'none'` } },
+  },
   compatibilityDate: '2026-01-01',
   // Separate build folders let several builds of one checkout run side by side.
   ...(process.env.SENECA_BUILD_DIR ? { buildDir: process.env.SENECA_BUILD_DIR } : {}),

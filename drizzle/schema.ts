@@ -292,7 +292,43 @@ export const pipelineStageRuns = sqliteTable('pipeline_stage_runs', {
   startedAt: integer('started_at'),
   finishedAt: integer('finished_at'),
   error: text('error'),
-}, t => [primaryKey({ columns: [t.runId, t.stageId] })])
+  /** 1, then one more for each retry of the stage (each attempt has its own task). */
+  attempt: integer('attempt').notNull().default(1),
+}, t => [primaryKey({ columns: [t.runId, t.stageId] }), index('pipeline_stage_runs_task_idx').on(t.taskId)])
+
+/**
+ * Where a pipeline's notifications go, per channel (`webhook`, `slack`, `email`). Operator
+ * configuration, like API keys: written by the pipelines module, never sent through the event
+ * log (it holds secrets, and the log is readable by every member of the project).
+ */
+export const pipelineNotificationTargets = sqliteTable('pipeline_notification_targets', {
+  pipelineId: text('pipeline_id').notNull(),
+  channel: text('channel').$type<'webhook' | 'slack' | 'email'>().notNull(),
+  projectId: text('project_id').notNull(),
+  /** webhook: {url, secret}; slack: {url}; email: {to: []}. */
+  config: text('config', { mode: 'json' }).$type<Json>().notNull(),
+  createdAt: integer('created_at').notNull(),
+}, t => [primaryKey({ columns: [t.pipelineId, t.channel] })])
+
+/** Every attempt to deliver a pipeline notification: the delivery log. */
+export const notificationDeliveries = sqliteTable('notification_deliveries', {
+  seq: integer('seq').primaryKey(),
+  /** One notification; its attempts share it (sent as `X-Seneca-Delivery`). */
+  deliveryId: text('delivery_id').notNull(),
+  attempt: integer('attempt').notNull(),
+  projectId: text('project_id').notNull(),
+  pipelineId: text('pipeline_id').notNull(),
+  runId: text('run_id').notNull(),
+  channel: text('channel').notNull(),
+  /** `pipeline.run.completed` or `pipeline.run.failed`. */
+  event: text('event').notNull(),
+  /** `delivered`, `retrying` (failed, another attempt follows) or `failed` (the last attempt failed). */
+  status: text('status').$type<'delivered' | 'retrying' | 'failed'>().notNull(),
+  statusCode: integer('status_code'),
+  error: text('error'),
+  durationMs: integer('duration_ms').notNull(),
+  ts: integer('ts').notNull(),
+}, t => [index('notification_deliveries_pipeline_idx').on(t.pipelineId, t.seq), uniqueIndex('notification_deliveries_attempt_uq').on(t.deliveryId, t.attempt)])
 
 export const agentCommands = sqliteTable('agent_commands', {
   id: text('id').primaryKey(),

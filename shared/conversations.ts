@@ -3,6 +3,11 @@
  * and response shapes, shared by the server routes and the dashboards.
  */
 import { z } from 'zod'
+import type {
+  conversationAnalyticsResponse, conversationBatchResponse, conversationBatchResult, conversationListResponse,
+  conversationMessageSchema, conversationSchema, conversationStatus, messageListResponse, messageSearchResponse,
+  messageSearchResult,
+} from './responses'
 
 export const conversationLimits = {
   listDefault: 50,
@@ -32,6 +37,7 @@ export const timeParam = z.string()
   .refine(s => /^\d{1,15}$/.test(s) || (/^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s))),
     'expected an ISO-8601 timestamp or epoch milliseconds')
   .transform(s => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)))
+  .describe('ISO-8601 (`2025-07-14`, `2025-07-14T11:15:30Z`) or epoch milliseconds')
 
 const idParam = z.string().min(1).max(256)
 
@@ -87,92 +93,35 @@ export const batchBody = z.object({
   conversation_ids: z.array(idParam, 'conversation_ids must be an array of conversation ids'),
 })
 
-export type ConversationStatus = 'active' | 'idle' | 'closed'
+/** `GET /api/conversations/{id}/stream`: the conversation's messages as Server-Sent Events. */
+export const conversationStreamQuery = z.object({
+  /** The stream token from POST …/stream (EventSource cannot send headers). */
+  token: z.string().min(1).max(8192).optional(),
+  /** Comma-separated message types; all when omitted. */
+  message_types: z.string().max(2000).optional(),
+  include_metadata: z.enum(['true', 'false']).default('true'),
+  /** For clients that cannot set the Last-Event-ID header on their first request. */
+  last_event_id: z.string().regex(/^\d{1,15}$/).optional(),
+})
 
-export type Conversation = {
-  id: string
-  agent_id: string | null
-  project_id: string
-  started_at: string
-  /** `closed` when closed explicitly, else `active` within the idle window of the last message, else `idle`. */
-  status: ConversationStatus
-  message_count: number
-  last_activity: string
-  participants: string[]
-  type: string
-  title: string | null
-  error_count: number
-}
+/** `POST /api/conversations/{id}/stream`: how to attach to the conversation's live messages. */
+export const conversationStreamBody = z.object({
+  include_metadata: z.boolean().default(true),
+  /** Message types to stream; all when omitted. */
+  filter_types: z.array(z.string().min(1).max(64)).max(50).optional(),
+  /** `false`: historical browsing, no live feed. */
+  real_time: z.boolean().default(true),
+}).strict()
 
-export type ConversationListResponse = {
-  conversations: Conversation[]
-  /** Every conversation matching the filters (not only those after the cursor). */
-  total: number
-  has_more: boolean
-  /** Pass as `cursor` for the next page; set whenever `has_more`. */
-  next_cursor: string | null
-}
-
-export type ConversationMessage = {
-  id: string
-  conversation_id: string
-  sender: string
-  recipient: string | null
-  content: string
-  timestamp: string
-  message_type: string
-  metadata: Record<string, unknown>
-  /** Milliseconds since the message this one answers, when it answers one. */
-  response_time_ms: number | null
-}
-
-export type MessageListResponse = {
-  /** Chronological (oldest first) within the page. */
-  messages: ConversationMessage[]
-  /** More messages exist beyond the page in the paging direction (older for `before`/no cursor, newer for `after`). */
-  has_more: boolean
-}
-
-export type ConversationAnalytics = {
-  total_conversations: number
-  active_conversations: number
-  /** Seconds, mean over request→response pairs; null when there are none. */
-  avg_response_time: number | null
-  /** UTC hour ranges, `HH:00-HH:00`, end exclusive. */
-  peak_hours: string[]
-  top_agents: { agent_id: string, conversation_count: number, message_count: number }[]
-  /** Error messages / messages; null when there are no messages. */
-  error_rate: number | null
-  total_messages: number
-}
-
-export type ConversationBatchResult = {
-  id: string
-  status: 'found' | 'not_found'
-  conversation?: Conversation
-  error?: { code: string, message: string }
-}
-
-export type ConversationBatchResponse = { results: ConversationBatchResult[] }
-
-export type MessageSearchResult = {
-  message: ConversationMessage
-  conversation_id: string
-  /** HTML-safe excerpt: the content is escaped, matches are wrapped in `<mark>`. */
-  snippet: string
-}
-
-export type MessageSearchResponse = {
-  results: MessageSearchResult[]
-  /** Matches (within the searched window when `partial`). */
-  total: number
-  has_more: boolean
-  /** `fulltext` (FTS5) or `substring` (scripts written without spaces, e.g. Chinese, Japanese). */
-  mode: 'fulltext' | 'substring'
-  /**
-   * The search stopped early: full-text mode reads the newest 50,000 messages containing the
-   * words, substring mode the newest 100,000 messages matching the filters; older ones were
-   * not searched, so `total` is a lower bound. Substring results are always newest first.
-   */
-  partial: boolean
-}
+// Response shapes: inferred from the zod schemas in ./responses, which the OpenAPI document
+// is generated from and the API tests check real answers against.
+export type ConversationStatus = z.output<typeof conversationStatus>
+export type Conversation = z.output<typeof conversationSchema>
+export type ConversationListResponse = z.output<typeof conversationListResponse>
+export type ConversationMessage = z.output<typeof conversationMessageSchema>
+export type MessageListResponse = z.output<typeof messageListResponse>
+export type ConversationAnalytics = z.output<typeof conversationAnalyticsResponse>
+export type ConversationBatchResult = z.output<typeof conversationBatchResult>
+export type ConversationBatchResponse = z.output<typeof conversationBatchResponse>
+export type MessageSearchResult = z.output<typeof messageSearchResult>
+export type MessageSearchResponse = z.output<typeof messageSearchResponse>

@@ -1,4 +1,7 @@
 /** Every error code the API answers with, in one place. */
+import type { z } from 'zod'
+import type { errorEnvelope } from './responses'
+
 export const errorCodes = {
   BAD_REQUEST: 400,
   INVALID_JSON: 400,
@@ -25,16 +28,11 @@ export const errorCodes = {
   /** A WebSocket frame that is not JSON `{event, data}` or not a known client event. */
   INVALID_MESSAGE: 400,
   COMMAND_NOT_FOUND: 404,
+  PIPELINE_NOT_FOUND: 404,
+  PIPELINE_RUN_NOT_FOUND: 404,
 } as const
 
 export type ErrorCode = keyof typeof errorCodes
 
-export type ErrorEnvelope = {
-  error: {
-    code: ErrorCode
-    message: string
-    details: Record<string, unknown>
-    timestamp: string
-    request_id: string
-  }
-}
+/** `{"error":{code,message,details,timestamp,request_id}}`; the schema is in ./responses. */
+export type ErrorEnvelope = z.output<typeof errorEnvelope>

@@ -26,6 +26,8 @@ const base = {
 export const agentStatuses = ['active', 'idle', 'busy', 'paused', 'degraded', 'unavailable'] as const
 export const taskStatuses = ['todo', 'in_progress', 'blocked', 'done', 'failed', 'cancelled'] as const
 export const severities = ['low', 'medium', 'high', 'critical'] as const
+export const pipelineStageStatuses = ['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled'] as const
+export type PipelineStageStatus = (typeof pipelineStageStatuses)[number]
 export const agentCommands = ['pause_processing', 'resume_processing', 'clear_queue', 'update_capabilities', 'request_status_report'] as const
 export type AgentCommand = (typeof agentCommands)[number]
 
@@ -107,6 +109,8 @@ export const eventSchemas = {
     labels: z.array(shortText).max(100).optional(),
     depends_on: z.array(id).max(1000).optional(),
     due_at: timestamp.optional(),
+    /** The pipeline run whose stage this task is. */
+    pipeline_run_id: id.optional(),
   }),
   'task.assigned': z.object({
     ...base,
@@ -116,6 +120,8 @@ export const eventSchemas = {
     task_name: shortText.optional(),
     priority: z.string().max(32).optional(),
     estimated_hours: z.number().min(0).max(100_000).optional(),
+    /** Why it moved: set when Seneca re-queues the task of an unavailable agent. */
+    reason: z.string().max(1000).optional(),
   }),
   'task.progress': z.object({
     ...base,
@@ -220,6 +226,54 @@ export const eventSchemas = {
     /** An agent the record names: counts as activity of that agent. */
     agent_id: id.optional(),
     data: z.unknown(),
+  }),
+  /** A pipeline: a DAG of stages, each done by a named agent or by an agent with a capability. */
+  'pipeline.defined': z.object({
+    ...base,
+    kind: z.literal('pipeline.defined'),
+    pipeline_id: id,
+    name: shortText.min(1),
+    description: z.string().max(10_000).optional(),
+    stages: z.array(z.object({
+      id,
+      name: shortText.min(1),
+      agent_id: id.optional(),
+      capability: shortText.optional(),
+      depends_on: z.array(id).max(100).optional(),
+      estimated_seconds: z.number().min(0).max(1e9).optional(),
+    })).min(1).max(200),
+  }),
+  'pipeline.run.started': z.object({
+    ...base,
+    kind: z.literal('pipeline.run.started'),
+    pipeline_id: id,
+    run_id: id,
+    trigger: z.string().min(1).max(64).default('manual'),
+    parameters: json.optional(),
+    /** Channel names per outcome: `{on_completion: ['webhook'], on_failure: ['slack']}`. */
+    notifications: z.record(z.string(), z.array(z.string().max(32)).max(10)).optional(),
+  }),
+  'pipeline.stage.updated': z.object({
+    ...base,
+    kind: z.literal('pipeline.stage.updated'),
+    run_id: id,
+    pipeline_id: id.optional(),
+    stage_id: id,
+    status: z.enum(pipelineStageStatuses),
+    /** 0..1 */
+    progress: z.number().min(0).max(1).optional(),
+    agent_id: id.optional(),
+    /** The task that carries the stage's current attempt. */
+    task_id: id.optional(),
+    error: z.string().max(10_000).optional(),
+  }),
+  'pipeline.run.finished': z.object({
+    ...base,
+    kind: z.literal('pipeline.run.finished'),
+    run_id: id,
+    pipeline_id: id.optional(),
+    status: z.enum(['completed', 'failed', 'cancelled']),
+    reason: z.string().max(10_000).optional(),
   }),
 } as const
 

@@ -15,5 +15,6 @@ export const timeParam = z.string()
   .refine(s => /^\d{1,15}$/.test(s) || (/^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s))),
     'expected an ISO-8601 timestamp or epoch milliseconds')
   .transform(s => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)))
+  .describe('ISO-8601 (`2025-07-14`, `2025-07-14T11:15:30Z`) or epoch milliseconds')
 
 export const idParam = z.string().min(1).max(256)

@@ -1,12 +1,17 @@
-/** Query schemas of the task, blocker, decision and event-log endpoints. */
+/** Query schemas of the agent, task, blocker, decision and event-log endpoints. */
 import { z } from 'zod'
-import { taskStatuses, severities } from './events'
+import { agentStatuses, taskStatuses, severities } from './events'
 import { idParam, intParam } from './query'
 
 const page = {
   limit: intParam('limit', 50, 1, 500),
   offset: intParam('offset', 0, 0, 1_000_000_000),
 }
+
+export const agentListQuery = z.object({
+  project_id: idParam.optional(),
+  status: z.enum(agentStatuses).optional(),
+})
 
 export const taskListQuery = z.object({
   ...page,

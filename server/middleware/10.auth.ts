@@ -9,6 +9,11 @@ export default defineEventHandler(async (event) => {
   const path = event.path.split('?')[0]!
   if (!path.startsWith('/api')) return
   if (openRoutes.some(r => r.test(path))) return
+  // Benchmarks of the gateway's cost only (refused off loopback by server/plugins/02.observability.ts).
+  if (useConfig().gatewayOff) {
+    event.context.principal = { id: 'gateway-off', kind: 'api_key', role: 'admin', projects: '*' }
+    return
+  }
   const header = getRequestHeader(event, 'authorization')
   let credential = header?.match(/^Bearer\s+(.+)$/i)?.[1] ?? getRequestHeader(event, 'x-api-key')
   // EventSource cannot send headers: the SSE stream takes its short-lived token in the query.

@@ -2,9 +2,10 @@
  * Agents as long-lived things: the list in the seed's shape, with performance computed from
  * stored tasks and message rollups.
  */
-import type { Scope } from './access'
-import { iso } from './ids'
+import { inScope, type Scope } from './access'
 import { useDatabase } from './db'
+import { apiError } from './errors'
+import { iso } from './ids'
 
 type AgentListRow = {
   id: string
@@ -64,4 +65,182 @@ function agentView(a: AgentListRow) {
     registered_at: iso(a.registered_at),
     error_count: a.error_count,
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// One agent's status
+
+type StatusRow = AgentListRow & { paused: number }
+type TaskRow = { id: string, name: string, status: string, progress: number, estimated_hours: number | null, started_at: number | null }
+
+function agentRow(id: string, scope: Scope): StatusRow {
+  const row = useDatabase().sqlite.prepare('SELECT * FROM agents WHERE id = ?').get(id) as StatusRow | undefined
+  if (!row || !inScope(scope, row.project_id)) throw apiError('AGENT_NOT_FOUND', `Agent with ID '${id}' does not exist`, { agent_id: id })
+  return row
+}
+
+/** Seconds left of a task from its pace so far (elapsed ÷ progress), or from its estimate. */
+function remainingSeconds(task: TaskRow, now: number): number | null {
+  if (task.started_at !== null && task.progress > 0 && task.progress < 1) {
+    return ((now - task.started_at) / task.progress) * (1 - task.progress) / 1000
+  }
+  return task.estimated_hours === null ? null : task.estimated_hours * 3600 * (1 - task.progress)
+}
+
+/** GET /api/agents/{id}/status: the seed's shape, every figure from stored facts. */
+export function getAgentStatus(id: string, scope: Scope) {
+  const { sqlite } = useDatabase()
+  const agent = agentRow(id, scope)
+  const now = Date.now()
+  const current = agent.current_task_id
+    ? sqlite.prepare('SELECT id, name, status, progress, estimated_hours, started_at FROM tasks WHERE id = ?').get(agent.current_task_id) as TaskRow | undefined
+    : undefined
+  const queued = sqlite.prepare(`SELECT id, name, status, progress, estimated_hours, started_at FROM tasks
+    WHERE assigned_agent_id = ? AND status = 'todo' ORDER BY created_at`).all(id) as TaskRow[]
+  const currentLeft = current ? remainingSeconds(current, now) : 0
+  const queueSeconds = queued.reduce((s, t) => s + (remainingSeconds(t, now) ?? 0), 0)
+  const metadata = agent.metadata ? JSON.parse(agent.metadata) as { load?: number, metrics?: Record<string, unknown> } : {}
+  const metrics = metadata.metrics ?? {}
+  const num = (v: unknown) => (typeof v === 'number' ? v : null)
+  const warnings: string[] = []
+  if (agent.status_reason && (agent.status === 'degraded' || agent.status === 'unavailable')) warnings.push(agent.status_reason)
+  const pendingCommands = (sqlite.prepare(`SELECT count(*) AS n FROM agent_commands WHERE agent_id = ? AND status IN ('pending', 'delivered')`).get(id) as { n: number }).n
+  return {
+    agent_id: agent.id,
+    name: agent.name,
+    project_id: agent.project_id,
+    status: agent.status,
+    status_reason: agent.status_reason,
+    paused: agent.paused === 1,
+    current_task: current
+      ? {
+          id: current.id, description: current.name, status: current.status, started_at: iso(current.started_at), progress: current.progress,
+          estimated_completion: currentLeft === null ? null : iso(now + currentLeft * 1000),
+        }
+      : null,
+    queue: {
+      pending_tasks: queued.length,
+      task_ids: queued.map(t => t.id),
+      /** Seconds until the queued work could start: what is left of the current task. */
+      estimated_wait_time: currentLeft === null ? null : Math.round(currentLeft),
+      /** Seconds of all queued work after that. */
+      queued_work_seconds: Math.round(queueSeconds),
+      pending_commands: pendingCommands,
+    },
+    resources: {
+      cpu_usage: num(metrics.cpu_usage),
+      memory_usage: num(metrics.memory_usage),
+      active_connections: num(metrics.active_connections),
+      load: typeof metadata.load === 'number' ? metadata.load : agent.current_task_id ? 1 : 0,
+    },
+    health: {
+      status: agent.status === 'unavailable' ? 'unhealthy' : agent.status === 'degraded' ? 'degraded' : 'healthy',
+      last_heartbeat: iso(agent.last_heartbeat_at),
+      last_active: iso(agent.last_active_at),
+      error_count: agent.error_count,
+      warnings,
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Analytics across agents
+
+const HOUR = 3_600_000
+
+/**
+ * GET /api/agents/analytics. Throughput is tasks completed per hour: `current` over the last
+ * hour, `peak` the busiest clock hour on record. Load per agent is its open tasks (current
+ * and queued); distribution is `balanced` when the busiest agent holds at most one task more
+ * than the least busy, `uneven` otherwise, `idle` when nobody holds any. An agent is
+ * overloaded with more than twice the mean open tasks (and at least 3), and a bottleneck when
+ * overloaded, degraded or unavailable with open tasks.
+ */
+export function agentAnalytics(projectId: string | undefined, scope: Scope) {
+  const { sqlite } = useDatabase()
+  const scopeJson = projectId !== undefined ? JSON.stringify([projectId]) : scope === null ? null : JSON.stringify(scope)
+  const inProjects = (col: string) => `(@scope IS NULL OR ${col} IN (SELECT value FROM json_each(@scope)))`
+  const agents = sqlite.prepare(`SELECT a.id, a.status, a.tasks_completed, a.error_count,
+      (SELECT count(*) FROM tasks t WHERE t.assigned_agent_id = a.id AND t.status IN ('todo', 'in_progress')) AS open_tasks
+    FROM agents a WHERE a.kind = 'agent' AND ${inProjects('a.project_id')}`).all({ scope: scopeJson }) as { id: string, status: string, tasks_completed: number, error_count: number, open_tasks: number }[]
+  const response = sqlite.prepare(`SELECT sum(responses) AS n, sum(response_ms_sum) AS ms FROM message_rollups r
+    WHERE r.agent_id IN (SELECT id FROM agents WHERE kind = 'agent') AND ${inProjects('r.project_id')}`).get({ scope: scopeJson }) as { n: number | null, ms: number | null }
+  const now = Date.now()
+  const hourly = sqlite.prepare(`SELECT completed_at / ${HOUR} AS hour, count(*) AS n FROM tasks
+    WHERE status = 'done' AND completed_at IS NOT NULL AND ${inProjects('project_id')} GROUP BY 1`).all({ scope: scopeJson }) as { hour: number, n: number }[]
+  const current = (sqlite.prepare(`SELECT count(*) AS n FROM tasks WHERE status = 'done' AND completed_at > @since AND ${inProjects('project_id')}`)
+    .get({ scope: scopeJson, since: now - HOUR }) as { n: number }).n
+
+  const loads = agents.map(a => a.open_tasks)
+  const mean = loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : 0
+  const overloaded = agents.filter(a => a.open_tasks >= 3 && a.open_tasks > 2 * mean)
+  const bottlenecks = agents.flatMap((a) => {
+    if (overloaded.includes(a)) return [{ agent_id: a.id, reason: `${a.open_tasks} open tasks, over twice the mean of ${round(mean, 2)}` }]
+    if ((a.status === 'degraded' || a.status === 'unavailable') && a.open_tasks > 0) return [{ agent_id: a.id, reason: `${a.status} with ${a.open_tasks} open task${a.open_tasks === 1 ? '' : 's'}` }]
+    return []
+  })
+  const working = agents.filter(a => a.status !== 'unavailable' && a.status !== 'paused')
+  const maxLoad = Math.max(0, ...loads)
+  const minLoad = loads.length ? Math.min(...loads) : 0
+  return {
+    overview: {
+      total_agents: agents.length,
+      active_agents: agents.filter(a => a.status === 'busy' || a.status === 'active').length,
+      idle_agents: agents.filter(a => a.status === 'idle').length,
+      overloaded_agents: overloaded.length,
+      degraded_agents: agents.filter(a => a.status === 'degraded').length,
+      unavailable_agents: agents.filter(a => a.status === 'unavailable').length,
+      paused_agents: agents.filter(a => a.status === 'paused').length,
+    },
+    performance: {
+      /** Seconds, mean over the request→response pairs answered by agents. */
+      avg_response_time: response.n ? round(response.ms! / response.n / 1000, 3) : null,
+      total_tasks_completed: agents.reduce((s, a) => s + a.tasks_completed, 0),
+      /** Tasks completed in the last hour. */
+      current_throughput: current,
+      /** Most tasks completed in one clock hour. */
+      peak_throughput: Math.max(0, ...hourly.map(h => h.n)),
+      total_errors: agents.reduce((s, a) => s + a.error_count, 0),
+    },
+    efficiency: {
+      /** Share of working agents holding a task. */
+      resource_utilization: working.length ? round(working.filter(a => a.open_tasks > 0).length / working.length, 4) : 0,
+      load_distribution: maxLoad === 0 ? 'idle' : maxLoad - minLoad <= 1 ? 'balanced' : 'uneven',
+      mean_open_tasks: round(mean, 2),
+      bottlenecks,
+    },
+  }
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits
+  return Math.round(value * f) / f
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands an agent picks up by polling
+
+type CommandRow = {
+  id: string
+  agent_id: string
+  project_id: string
+  command: string
+  parameters: string | null
+  status: string
+  issued_by: string | null
+  result: string | null
+  created_at: number
+  updated_at: number
+  expires_at: number | null
+}
+
+export function listAgentCommands(agentId: string, status: string | undefined, scope: Scope) {
+  agentRow(agentId, scope)
+  const rows = useDatabase().sqlite.prepare(`SELECT * FROM agent_commands WHERE agent_id = ? AND (@status IS NULL OR status = @status)
+    ORDER BY created_at, id LIMIT 500`).all(agentId, { status: status ?? null }) as CommandRow[]
+  return rows.map(r => ({
+    command_id: r.id, agent_id: r.agent_id, project_id: r.project_id, command: r.command, parameters: r.parameters ? JSON.parse(r.parameters) : {},
+    status: r.status, issued_by: r.issued_by, result: r.result ? JSON.parse(r.result) : null,
+    created_at: iso(r.created_at), updated_at: iso(r.updated_at), expires_at: iso(r.expires_at),
+  }))
 }

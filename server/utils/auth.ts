@@ -50,10 +50,21 @@ export function jwtSecret(): Uint8Array {
   return secret
 }
 
-/** Forget the cached secret (tests that change the environment). */
+/** Forget the cached secret and verified tokens (tests that change the environment). */
 export function resetAuthCache() {
   secret = undefined
+  verifiedTokens.clear()
 }
+
+/**
+ * Tokens already verified: a client sends the same token with every request, and an HS256
+ * check through WebCrypto (a thread-pool round trip, plus importing the key) was the biggest
+ * cost of the whole gateway. A token is re-verified at least once a minute and never
+ * accepted past its `exp`; JWTs cannot be revoked, so remembering a verdict changes nothing else.
+ */
+const verifiedTokens = new Map<string, { principal: Principal, until: number }>()
+const VERIFIED_TOKEN_MS = 60_000
+const VERIFIED_TOKENS_MAX = 10_000
 
 export async function mintToken(claims: { sub: string, role: Role, projects: string[] | ['*'] }, expiresIn = '12h'): Promise<string> {
   return new SignJWT({ role: claims.role, projects: claims.projects })
@@ -70,6 +81,18 @@ function projectsClaim(value: unknown): string[] | '*' | undefined {
 }
 
 async function verifyJwt(token: string): Promise<Principal> {
+  const known = verifiedTokens.get(token)
+  if (known) {
+    if (known.until > Date.now()) return { ...known.principal }
+    verifiedTokens.delete(token)
+  }
+  const principal = await verifyJwtSignature(token)
+  if (verifiedTokens.size >= VERIFIED_TOKENS_MAX) verifiedTokens.clear()
+  verifiedTokens.set(token, { principal: { ...principal }, until: Math.min(Date.now() + VERIFIED_TOKEN_MS, principal.expiresAt ?? Number.POSITIVE_INFINITY) })
+  return principal
+}
+
+async function verifyJwtSignature(token: string): Promise<Principal> {
   try {
     const { payload } = await jwtVerify(token, jwtSecret(), { algorithms: ['HS256'] })
     const sub = typeof payload.sub === 'string' ? payload.sub : typeof payload.user_id === 'string' ? payload.user_id : undefined

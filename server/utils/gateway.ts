@@ -13,12 +13,18 @@ export const adminRoutes = [/^\/api\/keys(\/|$)/, /^\/api\/audit(\/|$)/, /^\/api
 /** POSTs that only read (a batch lookup, a stream handshake). */
 const readingPosts = [/^\/api\/conversations\/batch\/?$/, /^\/api\/conversations\/[^/]+\/stream\/?$/]
 
-export type Access = 'read' | 'ingest' | 'write' | 'admin'
+/** What agents themselves call with their (ingest) keys: heartbeats, command polling and acknowledgements. */
+const agentRoutes = [/^\/api\/agents\/[^/]+\/heartbeat\/?$/, /^\/api\/agents\/[^/]+\/commands\/[^/]+\/ack\/?$/]
+const agentPolling = /^\/api\/agents\/[^/]+\/commands\/?$/
+
+export type Access = 'read' | 'ingest' | 'agent' | 'poll' | 'write' | 'admin'
 
 export function accessFor(method: string, path: string): Access {
   if (adminRoutes.some(r => r.test(path))) return 'admin'
+  if (method === 'GET' && agentPolling.test(path)) return 'poll'
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return 'read'
   if (path === '/api/ingest' || path === '/api/ingest/') return 'ingest'
+  if (method === 'POST' && agentRoutes.some(r => r.test(path))) return 'agent'
   if (method === 'POST' && readingPosts.some(r => r.test(path))) return 'read'
   return 'write'
 }
@@ -26,6 +32,8 @@ export function accessFor(method: string, path: string): Access {
 const allowed: Record<Access, Role[]> = {
   read: ['admin', 'member', 'viewer'],
   ingest: ['admin', 'member', 'ingest'],
+  agent: ['admin', 'member', 'ingest'],
+  poll: ['admin', 'member', 'viewer', 'ingest'],
   write: ['admin', 'member'],
   admin: ['admin'],
 }

@@ -6,7 +6,16 @@ import { type H3Event, setResponseStatus } from 'h3'
 import pkg from '../../package.json'
 import { useDatabase } from './db'
 
-type ServiceCheck = () => string
+export type HealthStatus = 'healthy' | 'degraded' | 'unhealthy'
+
+/**
+ * A service's state as shown under `services`. A plain string never changes the overall
+ * status (an optional service such as the cache); `{state, status}` lowers it to `status`
+ * (e.g. the Marcus connection: `disconnected` → degraded, per the seed).
+ */
+export type ServiceState = string | { state: string, status: HealthStatus }
+
+type ServiceCheck = () => ServiceState
 
 const checks = new Map<string, ServiceCheck>()
 
@@ -15,9 +24,11 @@ export function registerHealthCheck(service: string, check: ServiceCheck) {
   checks.set(service, check)
 }
 
+const severity: Record<HealthStatus, number> = { healthy: 0, degraded: 1, unhealthy: 2 }
+
 export function healthReport() {
   const services: Record<string, string> = {}
-  let status: 'healthy' | 'degraded' | 'unhealthy' = 'healthy'
+  let status: HealthStatus = 'healthy'
   try {
     useDatabase().sqlite.prepare('SELECT 1').get()
     services.database = 'healthy'
@@ -30,7 +41,12 @@ export function healthReport() {
   services.cache = 'memory'
   for (const [name, check] of checks) {
     try {
-      services[name] = check()
+      const state = check()
+      if (typeof state === 'string') services[name] = state
+      else {
+        services[name] = state.state
+        if (severity[state.status] > severity[status]) status = state.status
+      }
     }
     catch (error) {
       services[name] = `error: ${(error as Error).message}`

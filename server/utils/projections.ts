@@ -37,6 +37,9 @@ type ConversationState = {
 
 type Rollup = { projectId: string, agentId: string, hour: number, messages: number, errors: number, responses: number, responseMsSum: number }
 
+/** Message types that answer and never ask: they close a pending request but open none. */
+export const ANSWER_MESSAGE_TYPES = new Set(['response', 'error', 'failure'])
+
 /** Message types counted as errors by the analytics. */
 export const ERROR_MESSAGE_TYPES = new Set(['error', 'failure'])
 
@@ -215,10 +218,12 @@ export class Projector {
         return { project_id: e.project_id, features: e.features }
       case 'agent.registered': return this.agentRegistered(e)
       case 'agent.heartbeat': return this.heartbeat(e)
-      case 'agent.status':
+      case 'agent.status': {
         this.ensureAgent(e.agent_id, e.project_id, e.ts)
+        const before = this.st.getAgent!.get(e.agent_id) as { status: string }
         this.st.setAgentStatus!.run({ id: e.agent_id, status: e.status, reason: e.reason ?? null })
-        return undefined
+        return { agent_id: e.agent_id, status: e.status, previous_status: before.status, reason: e.reason ?? null }
+      }
       case 'message': return this.message(e, seq)
       case 'task.upserted': return this.taskUpserted(e, seq)
       case 'task.assigned': return this.taskAssigned(e, seq)
@@ -261,6 +266,10 @@ export class Projector {
       case 'generic':
         if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
         return undefined
+      case 'pipeline.defined': return this.pipelineDefined(e)
+      case 'pipeline.run.started': return this.pipelineRunStarted(e)
+      case 'pipeline.stage.updated': return this.pipelineStageUpdated(e)
+      case 'pipeline.run.finished': return this.pipelineRunFinished(e)
     }
   }
 
@@ -339,8 +348,8 @@ export class Projector {
     const isError = ERROR_MESSAGE_TYPES.has(e.message_type) ? 1 : 0
     const conv = this.conversation(conversationId, e)
 
-    // Response pairing: the first unanswered message opens a request, the first message
-    // from another participant answers it. An explicit in_reply_to wins.
+    // Response pairing: the first unanswered message that is not itself an answer opens a
+    // request, the first message from another participant answers it. in_reply_to wins.
     let responseTimeMs: number | null = null
     if (e.in_reply_to) {
       const req = this.st.messageTs!.get(e.in_reply_to) as { ts: number } | undefined
@@ -351,7 +360,7 @@ export class Projector {
       conv.pendingSender = null
       conv.pendingAt = null
     }
-    else if (conv.pendingSender === null) {
+    else if (conv.pendingSender === null && !ANSWER_MESSAGE_TYPES.has(e.message_type)) {
       conv.pendingSender = e.sender
       conv.pendingAt = e.ts
     }
@@ -408,6 +417,7 @@ export class Projector {
       this.st.deleteDeps!.run(e.task_id)
       for (const dep of e.depends_on) this.st.insertDep!.run(e.task_id, dep, e.project_id)
     }
+    if (e.pipeline_run_id) this.pipelineStatements().setTaskRun!.run(e.pipeline_run_id, e.task_id)
     this.st.history!.run(e.task_id, e.project_id, null, 'upserted', normaliseTaskStatus(e.status) ?? null, null, null, e.ts, seq)
     return { task_id: e.task_id }
   }
@@ -432,7 +442,7 @@ export class Projector {
     this.ensureAgent(e.agent_id, e.project_id, e.ts)
     const before = this.st.getAgent!.get(e.agent_id) as { status: string }
     this.st.agentBusy!.run({ id: e.agent_id, taskId: e.task_id, projectId: e.project_id, ts: e.ts })
-    this.st.history!.run(e.task_id, e.project_id, e.agent_id, 'assigned', 'in_progress', null, null, e.ts, seq)
+    this.st.history!.run(e.task_id, e.project_id, e.agent_id, e.reason ? 'requeued' : 'assigned', 'in_progress', null, e.reason ?? null, e.ts, seq)
     return { task_id: e.task_id, agent_id: e.agent_id, status: 'in_progress', agent_status: 'busy', previous_agent_status: before.status }
   }
 
@@ -473,6 +483,133 @@ export class Projector {
     }
     if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
     return { blocker_id: blockerId, task_id: e.task_id ?? null, severity: e.severity }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Pipelines: definitions, runs and stage runs. What happens next (starting stages, skipping
+  // dependants, finishing runs) is decided by server/utils/pipelines.ts, which ingests events.
+
+  private pipelineSt?: Record<string, Statement>
+
+  /** Prepared on first use: most batches carry no pipeline events. */
+  private pipelineStatements(): Record<string, Statement> {
+    if (this.pipelineSt) return this.pipelineSt
+    const p = (sql: string) => this.sqlite.prepare(sql)
+    this.pipelineSt = {
+      setTaskRun: p(`UPDATE tasks SET pipeline_run_id = ? WHERE id = ?`),
+      getPipeline: p(`SELECT project_id, stages FROM pipelines WHERE id = ?`),
+      upsertPipeline: p(`INSERT INTO pipelines (id, project_id, name, description, stages, created_at, updated_at)
+        VALUES (@id, @projectId, @name, @description, @stages, @ts, @ts)
+        ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = coalesce(excluded.description, description),
+          stages = excluded.stages, updated_at = max(updated_at, excluded.updated_at)`),
+      insertRun: p(`INSERT INTO pipeline_runs (id, pipeline_id, project_id, status, trigger, parameters, notifications, started_at)
+        VALUES (@id, @pipelineId, @projectId, 'running', @trigger, @parameters, @notifications, @ts)`),
+      insertStageRun: p(`INSERT INTO pipeline_stage_runs (run_id, stage_id, project_id, status) VALUES (?, ?, ?, 'pending')`),
+      getStageRun: p(`SELECT s.status, s.attempt, s.agent_id, s.task_id, r.status AS run_status, r.project_id, r.pipeline_id
+        FROM pipeline_stage_runs s JOIN pipeline_runs r ON r.id = s.run_id WHERE s.run_id = ? AND s.stage_id = ?`),
+      retryStage: p(`UPDATE pipeline_stage_runs SET status = 'pending', attempt = attempt + 1, progress = 0, agent_id = NULL, task_id = NULL,
+        started_at = NULL, finished_at = NULL, error = NULL WHERE run_id = @runId AND stage_id = @stageId`),
+      reopenRun: p(`UPDATE pipeline_runs SET status = 'running', finished_at = NULL WHERE id = ?`),
+      updateStage: p(`UPDATE pipeline_stage_runs SET status = @status,
+        progress = CASE WHEN @status = 'completed' THEN 1 ELSE coalesce(@progress, progress) END,
+        agent_id = coalesce(@agentId, agent_id), task_id = coalesce(@taskId, task_id),
+        started_at = CASE WHEN @status IN ('running', 'completed', 'failed') THEN coalesce(started_at, @ts) ELSE started_at END,
+        finished_at = CASE WHEN @status IN ('completed', 'failed', 'skipped', 'cancelled') THEN @ts ELSE NULL END,
+        error = coalesce(@error, error) WHERE run_id = @runId AND stage_id = @stageId`),
+      getRun: p(`SELECT status, project_id, pipeline_id FROM pipeline_runs WHERE id = ?`),
+      openStageTasks: p(`SELECT t.id, t.assigned_agent_id FROM pipeline_stage_runs s JOIN tasks t ON t.id = s.task_id
+        WHERE s.run_id = ? AND s.status IN ('pending', 'running') AND t.status NOT IN ('done', 'failed', 'cancelled')`),
+      cancelTask: p(`UPDATE tasks SET status = 'cancelled', updated_at = max(updated_at, @ts) WHERE id = @id`),
+      cancelStages: p(`UPDATE pipeline_stage_runs SET status = 'cancelled', finished_at = @ts WHERE run_id = @runId AND status IN ('pending', 'running')`),
+      finishRun: p(`UPDATE pipeline_runs SET status = @status, finished_at = @ts WHERE id = @runId`),
+    }
+    return this.pipelineSt
+  }
+
+  private pipelineDefined(e: IngestEventOf<'pipeline.defined'> & { ts: number, project_id: string }) {
+    const st = this.pipelineStatements()
+    const existing = st.getPipeline!.get(e.pipeline_id) as { project_id: string } | undefined
+    if (existing && existing.project_id !== e.project_id) {
+      throw Object.assign(new Error(`pipeline ${e.pipeline_id} belongs to another project`), { code: 'CONFLICT' })
+    }
+    st.upsertPipeline!.run({
+      id: e.pipeline_id, projectId: e.project_id, name: e.name, description: e.description ?? null, stages: JSON.stringify(e.stages), ts: e.ts,
+    })
+    return { pipeline_id: e.pipeline_id, name: e.name, stages: e.stages.length }
+  }
+
+  private pipelineRunStarted(e: IngestEventOf<'pipeline.run.started'> & { ts: number, project_id: string }) {
+    const st = this.pipelineStatements()
+    const pipeline = st.getPipeline!.get(e.pipeline_id) as { project_id: string, stages: string } | undefined
+    if (!pipeline || pipeline.project_id !== e.project_id) {
+      throw Object.assign(new Error(`unknown pipeline ${e.pipeline_id} in project ${e.project_id}`), { code: 'PIPELINE_NOT_FOUND' })
+    }
+    st.insertRun!.run({
+      id: e.run_id, pipelineId: e.pipeline_id, projectId: e.project_id, trigger: e.trigger,
+      parameters: jsonOrNull(e.parameters), notifications: jsonOrNull(e.notifications), ts: e.ts,
+    })
+    for (const stage of JSON.parse(pipeline.stages) as { id: string }[]) st.insertStageRun!.run(e.run_id, stage.id, e.project_id)
+    return { pipeline_id: e.pipeline_id, run_id: e.run_id, status: 'running', trigger: e.trigger }
+  }
+
+  /**
+   * A stage moves forward (pending → running → completed/failed/skipped/cancelled); a finished
+   * stage only moves back to `pending`, which is a retry: a new attempt, and the run reopens.
+   * Anything else arriving for a finished stage (a late progress report) is ignored.
+   */
+  private pipelineStageUpdated(e: IngestEventOf<'pipeline.stage.updated'> & { ts: number, project_id: string }) {
+    const st = this.pipelineStatements()
+    type StageRow = { status: string, attempt: number, agent_id: string | null, task_id: string | null, run_status: string, project_id: string, pipeline_id: string }
+    let row = st.getStageRun!.get(e.run_id, e.stage_id) as StageRow | undefined
+    if (!row) {
+      // A stage the pipeline gained after the run started (a redefinition) joins the run.
+      const run = st.getRun!.get(e.run_id) as { project_id: string, pipeline_id: string } | undefined
+      const pipeline = run ? st.getPipeline!.get(run.pipeline_id) as { stages: string } | undefined : undefined
+      if (run && run.project_id === e.project_id && pipeline && (JSON.parse(pipeline.stages) as { id: string }[]).some(s => s.id === e.stage_id)) {
+        st.insertStageRun!.run(e.run_id, e.stage_id, e.project_id)
+        row = st.getStageRun!.get(e.run_id, e.stage_id) as StageRow
+      }
+    }
+    if (!row || row.project_id !== e.project_id) {
+      throw Object.assign(new Error(`unknown stage ${e.stage_id} of pipeline run ${e.run_id} in project ${e.project_id}`), { code: 'PIPELINE_RUN_NOT_FOUND' })
+    }
+    const finished = (s: string) => s === 'completed' || s === 'failed' || s === 'skipped' || s === 'cancelled'
+    const base = { pipeline_id: row.pipeline_id, run_id: e.run_id, stage_id: e.stage_id, previous_status: row.status }
+    if (finished(row.status)) {
+      if (e.status !== 'pending') return { ...base, status: row.status, attempt: row.attempt, ignored: true }
+      st.retryStage!.run({ runId: e.run_id, stageId: e.stage_id })
+      if (row.run_status !== 'running' && row.run_status !== 'pending') st.reopenRun!.run(e.run_id)
+      return { ...base, status: 'pending', attempt: row.attempt + 1, progress: 0 }
+    }
+    st.updateStage!.run({
+      runId: e.run_id, stageId: e.stage_id, status: e.status, progress: e.progress ?? null, agentId: e.agent_id ?? null,
+      taskId: e.task_id ?? null, error: e.error ?? null, ts: e.ts,
+    })
+    if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
+    return {
+      ...base, status: e.status, attempt: row.attempt, progress: e.status === 'completed' ? 1 : e.progress ?? null,
+      agent_id: e.agent_id ?? row.agent_id, task_id: e.task_id ?? row.task_id,
+    }
+  }
+
+  /** A cancelled run cancels its open stages and their tasks (their agents are released). */
+  private pipelineRunFinished(e: IngestEventOf<'pipeline.run.finished'> & { ts: number, project_id: string }) {
+    const st = this.pipelineStatements()
+    const run = st.getRun!.get(e.run_id) as { status: string, project_id: string, pipeline_id: string } | undefined
+    if (!run || run.project_id !== e.project_id) {
+      throw Object.assign(new Error(`unknown pipeline run ${e.run_id} in project ${e.project_id}`), { code: 'PIPELINE_RUN_NOT_FOUND' })
+    }
+    const base = { pipeline_id: run.pipeline_id, run_id: e.run_id, previous_status: run.status }
+    if (run.status !== 'running' && run.status !== 'pending') return { ...base, status: run.status, ignored: true }
+    if (e.status === 'cancelled') {
+      for (const task of st.openStageTasks!.all(e.run_id) as { id: string, assigned_agent_id: string | null }[]) {
+        st.cancelTask!.run({ id: task.id, ts: e.ts })
+        if (task.assigned_agent_id) this.st.agentReleased!.run({ id: task.assigned_agent_id, taskId: task.id, completed: 0, failed: 0 })
+      }
+      st.cancelStages!.run({ runId: e.run_id, ts: e.ts })
+    }
+    st.finishRun!.run({ runId: e.run_id, status: e.status, ts: e.ts })
+    return { ...base, status: e.status }
   }
 }
 

@@ -17,14 +17,32 @@ const HOUR = 3_600_000
 const VELOCITY_WINDOW_MS = 14 * 24 * HOUR
 
 type ProjectRow = {
-  id: string, name: string, description: string | null, status: string, provider: string | null, template: string | null,
-  configuration: string | null, team_requirements: string | null, features: string | null, tags: string | null,
-  due_at: number | null, created_at: number, updated_at: number,
+  id: string
+  name: string
+  description: string | null
+  status: string
+  provider: string | null
+  template: string | null
+  configuration: string | null
+  team_requirements: string | null
+  features: string | null
+  tags: string | null
+  due_at: number | null
+  created_at: number
+  updated_at: number
 }
 
 export type TaskRow = {
-  id: string, name: string, status: string, progress: number, estimated_hours: number | null, labels: string,
-  assigned_agent_id: string | null, started_at: number | null, completed_at: number | null, due_at: number | null,
+  id: string
+  name: string
+  status: string
+  progress: number
+  estimated_hours: number | null
+  labels: string
+  assigned_agent_id: string | null
+  started_at: number | null
+  completed_at: number | null
+  due_at: number | null
 }
 
 const json = <T>(text: string | null, fallback: T): T => (text ? JSON.parse(text) as T : fallback)
@@ -239,8 +257,14 @@ export function slugId(name: string): string {
 }
 
 export type ProjectInput = {
-  id?: string, name: string, description?: string, template?: string, configuration?: Record<string, unknown>,
-  team_requirements?: Record<string, number>, due_at?: number | string, tags?: string[]
+  id?: string
+  name: string
+  description?: string
+  template?: string
+  configuration?: Record<string, unknown>
+  team_requirements?: Record<string, number>
+  due_at?: number | string
+  tags?: string[]
 }
 
 /** Creates a project (and its template's tasks) through the ingest path, in one call. */

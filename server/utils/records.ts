@@ -4,7 +4,7 @@
  */
 import { and, asc, count, desc, eq, gt, inArray, type SQL, sql } from 'drizzle-orm'
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core'
-import { blockers, decisions, events, taskDependencies, taskHistory, tasks } from '../../drizzle/schema'
+import { alerts, blockers, decisions, events, taskDependencies, taskHistory, tasks } from '../../drizzle/schema'
 import { inScope, type Scope } from './access'
 import { useDatabase } from './db'
 import { apiError } from './errors'
@@ -144,5 +144,21 @@ export function eventStats(projectId: string | undefined, scope: Scope = null) {
     last_seq: last.seq ?? 0,
     by_kind: Object.fromEntries(byKind.map(r => [r.kind, r.n])),
     generic_by_type: Object.fromEntries(byType.map(r => [r.type, r.n])),
+  }
+}
+
+export type AlertFilters = { limit: number, project_id?: string, severity?: string, type?: string, subject_id?: string, since?: number }
+
+export function listAlerts(f: AlertFilters, scope: Scope = null) {
+  const { db } = useDatabase()
+  const condition = where([alerts.projectId, scope], [[alerts.projectId, f.project_id], [alerts.severity, f.severity], [alerts.type, f.type], [alerts.subjectId, f.subject_id]],
+    [f.since === undefined ? undefined : gt(alerts.ts, f.since)])
+  const rows = db.select().from(alerts).where(condition).orderBy(desc(alerts.ts), asc(alerts.id)).limit(f.limit).all()
+  return {
+    alerts: rows.map(a => ({
+      id: a.id, project_id: a.projectId, severity: a.severity, type: a.type, message: a.message, subject_id: a.subjectId,
+      details: a.details ?? {}, timestamp: iso(a.ts), acknowledged_at: iso(a.acknowledgedAt),
+    })),
+    total: pageOf(alerts, condition),
   }
 }

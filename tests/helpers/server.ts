@@ -74,7 +74,8 @@ export async function startServer(env: Record<string, string | undefined> = {}):
   const dataDir = env.SENECA_DATA_DIR ?? tempDir()
   let child: ChildProcess | undefined
   let log = ''
-  let currentEnv = { SENECA_JWT_SECRET: TEST_JWT_SECRET, SENECA_ADMIN_KEY: TEST_ADMIN_KEY, ...env }
+  // Rate limits off unless a test turns them on: other tests send more than 100 requests a minute.
+  let currentEnv = { SENECA_JWT_SECRET: TEST_JWT_SECRET, SENECA_ADMIN_KEY: TEST_ADMIN_KEY, SENECA_RATE_LIMITS: 'off', ...env }
 
   const launch = async () => {
     log = ''

@@ -169,13 +169,13 @@ describe('conversations', () => {
     expect(listConversations(L({ agent_id: 'marcus', project_id: 'coord' })).total).toBe(12)
   })
 
-  it('derives closed and active status', () => {
+  it('derives closed and active status', async () => {
     sqlite.prepare('UPDATE conversations SET closed_at = ? WHERE id = ?').run(T + 40 * MIN, 'c1')
     expect(getConversation('c1').status).toBe('closed')
     sqlite.prepare('UPDATE conversations SET closed_at = NULL WHERE id = ?').run('c1')
     ingest([msg('now1', 'c9', 'agent_z', Date.now(), 'agent_z', 'marcus', 'fresh', { project_id: 'gamma' })], 'test')
     expect(getConversation('c9').status).toBe('active')
-    expect(conversationAnalytics(analyticsQuery.parse({ project_id: 'gamma' })).active_conversations).toBe(1)
+    expect((await conversationAnalytics(analyticsQuery.parse({ project_id: 'gamma' }))).active_conversations).toBe(1)
   })
 
   it('answers a batch per id in request order', () => {
@@ -221,8 +221,8 @@ describe('messages', () => {
 describe('analytics', () => {
   const fixtureOnly = { since: '2025-07-14T00:00:00Z', until: '2025-07-15T00:00:00Z' }
 
-  it('computes the figures from the stored data', () => {
-    expect(conversationAnalytics(analyticsQuery.parse(fixtureOnly))).toEqual({
+  it('computes the figures from the stored data', async () => {
+    expect(await conversationAnalytics(analyticsQuery.parse(fixtureOnly))).toEqual({
       total_conversations: 3,
       active_conversations: 0,
       avg_response_time: 4.167, // (2000 + 4500 + 6000) / 3 ms
@@ -236,17 +236,17 @@ describe('analytics', () => {
     })
   })
 
-  it('applies project, agent and time filters', () => {
-    expect(conversationAnalytics(analyticsQuery.parse({ project_id: 'alpha' }))).toMatchObject({
+  it('applies project, agent and time filters', async () => {
+    expect(await conversationAnalytics(analyticsQuery.parse({ project_id: 'alpha' }))).toMatchObject({
       total_conversations: 2, total_messages: 7, error_rate: 0.1429, avg_response_time: 4.167, peak_hours: ['09:00-11:00'],
     })
-    expect(conversationAnalytics(analyticsQuery.parse({ agent_id: 'agent_a', ...fixtureOnly }))).toMatchObject({
+    expect(await conversationAnalytics(analyticsQuery.parse({ agent_id: 'agent_a', ...fixtureOnly }))).toMatchObject({
       total_conversations: 2, total_messages: 7, avg_response_time: 3.25, peak_hours: ['09:00-10:00', '14:00-15:00'],
     })
-    expect(conversationAnalytics(analyticsQuery.parse({ ...fixtureOnly, since: '2025-07-14T10:00:00Z' }))).toMatchObject({
+    expect(await conversationAnalytics(analyticsQuery.parse({ ...fixtureOnly, since: '2025-07-14T10:00:00Z' }))).toMatchObject({
       total_conversations: 2, total_messages: 6, error_rate: 0, avg_response_time: 6,
     })
-    expect(conversationAnalytics(analyticsQuery.parse({ project_id: 'nobody' }))).toEqual({
+    expect(await conversationAnalytics(analyticsQuery.parse({ project_id: 'nobody' }))).toEqual({
       total_conversations: 0, active_conversations: 0, avg_response_time: null, peak_hours: [], top_agents: [], error_rate: null, total_messages: 0,
     })
   })

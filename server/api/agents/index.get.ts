@@ -1,10 +1,6 @@
-import { z } from 'zod'
-import { agentStatuses } from '../../../shared/events'
-import { idParam } from '../../../shared/query'
-
-const query = z.object({ project_id: idParam.optional(), status: z.enum(agentStatuses).optional() })
+import { agentListQuery } from '../../../shared/records'
 
 export default defineEventHandler((event) => {
-  const filters = validQuery(event, query)
+  const filters = validQuery(event, agentListQuery)
   return listAgents(filters, scopeFor(event, filters.project_id))
 })

@@ -1,8 +1,8 @@
 import { analyticsQuery, type ConversationAnalytics } from '../../../shared/conversations'
 
 /** GET /api/conversations/analytics: figures from conversations and hourly message rollups. */
-export default defineEventHandler((event) => {
+export default defineEventHandler(async (event) => {
   const query = validQuery(event, analyticsQuery)
   const projectId = analyticsProject(event, query.project_id)
-  return conversationAnalytics({ ...query, project_id: projectId }) satisfies ConversationAnalytics
+  return (await conversationAnalytics({ ...query, project_id: projectId })) satisfies ConversationAnalytics
 })
