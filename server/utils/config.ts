@@ -37,6 +37,16 @@ export function readConfig() {
     redisUrl: process.env.REDIS_URL || undefined,
     /** How often the log tailer looks for new lines and files. */
     marcusPollMs: int('SENECA_MARCUS_POLL_MS', 250),
+    /** The Marcus MCP connector: poll interval, per-call timeout, circuit-breaker reset and reconnect backoff. */
+    marcusMcp: {
+      pollMs: int('SENECA_MARCUS_MCP_POLL_MS', 5000),
+      timeoutMs: int('SENECA_MARCUS_MCP_TIMEOUT_MS', 3000),
+      resetMs: int('SENECA_MARCUS_MCP_RESET_MS', 10_000),
+      reconnectMinMs: int('SENECA_MARCUS_MCP_RECONNECT_MIN_MS', 1000),
+      reconnectMaxMs: int('SENECA_MARCUS_MCP_RECONNECT_MAX_MS', 30_000),
+      /** Shown to Marcus as `seneca-<instance>` when authenticating. */
+      instance: process.env.SENECA_INSTANCE_ID || undefined,
+    },
     /** A conversation with no message for this long is `idle` rather than `active`. */
     conversationIdleMs: int('SENECA_CONVERSATION_IDLE_MS', 15 * 60_000),
     /** Agents that send heartbeats are unavailable after this long without one. */
