@@ -3,6 +3,7 @@
  * and response shapes, shared by the server routes and the dashboards.
  */
 import { z } from 'zod'
+import { idParam, intParam, timeParam } from './query'
 import type {
   conversationAnalyticsResponse, conversationBatchResponse, conversationBatchResult, conversationListResponse,
   conversationMessageSchema, conversationSchema, conversationStatus, messageListResponse, messageSearchResponse,
@@ -22,24 +23,6 @@ export const conversationLimits = {
   /** Characters of a search query. */
   queryMax: 500,
 } as const
-
-/** A query-string integer: digits only (no `1e3`, no `5.5`, no blanks), within bounds. */
-function intParam(name: string, fallback: number, min: number, max: number) {
-  return z.string()
-    .regex(/^-?\d{1,15}$/, `${name} must be an integer`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`))
-    .default(fallback)
-}
-
-/** ISO-8601 (`2025-07-14`, `2025-07-14T11:15:30Z`) or epoch milliseconds; normalised to epoch ms. */
-export const timeParam = z.string()
-  .refine(s => /^\d{1,15}$/.test(s) || (/^\d{4}-\d{2}-\d{2}/.test(s) && !Number.isNaN(Date.parse(s))),
-    'expected an ISO-8601 timestamp or epoch milliseconds')
-  .transform(s => (/^\d+$/.test(s) ? Number(s) : Date.parse(s)))
-  .describe('ISO-8601 (`2025-07-14`, `2025-07-14T11:15:30Z`) or epoch milliseconds')
-
-const idParam = z.string().min(1).max(256)
 
 export const conversationIdParams = z.object({ id: idParam })
 export const projectIdParams = z.object({ project_id: idParam })
