@@ -5,9 +5,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Statement } from 'better-sqlite3'
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import { useConfig } from './config'
-import { useDatabase } from './db'
+import { type Sqlite, useDatabase } from './db'
 
 export const roles = ['admin', 'member', 'viewer', 'ingest'] as const
 export type Role = (typeof roles)[number]
@@ -116,9 +117,18 @@ export function hashKey(key: string): string {
 
 type KeyRow = { id: string, role: Role, projects: string, key_hash: string, revoked_at: number | null }
 
+let keyLookup: { sqlite: Sqlite, statement: Statement } | undefined
+
+/** The key lookup runs on every request made with a key: prepared once per connection. */
+function keyStatement(): Statement {
+  const { sqlite } = useDatabase()
+  if (keyLookup?.sqlite !== sqlite) keyLookup = { sqlite, statement: sqlite.prepare('SELECT id, role, projects, key_hash, revoked_at FROM api_keys WHERE key_hash = ?') }
+  return keyLookup.statement
+}
+
 function verifyApiKey(key: string): Principal {
   const hash = hashKey(key)
-  const row = useDatabase().sqlite.prepare('SELECT id, role, projects, key_hash, revoked_at FROM api_keys WHERE key_hash = ?').get(hash) as KeyRow | undefined
+  const row = keyStatement().get(hash) as KeyRow | undefined
   if (!row || !timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(hash))) throw new AuthError('Unknown API key', 'invalid')
   if (row.revoked_at) throw new AuthError('The API key has been revoked', 'revoked')
   return { id: `key:${row.id}`, kind: 'api_key', role: row.role, projects: projectsClaim(JSON.parse(row.projects)) ?? [] }
