@@ -6,6 +6,7 @@ import { inScope, type Scope } from './access'
 import { useDatabase } from './db'
 import { apiError } from './errors'
 import { iso } from './ids'
+import { round } from './values'
 
 type AgentListRow = {
   id: string
@@ -210,11 +211,6 @@ export function agentAnalytics(projectId: string | undefined, scope: Scope) {
       bottlenecks,
     },
   }
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits
-  return Math.round(value * f) / f
 }
 
 // ---------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import { inScope, type Scope, scopeSql } from './access'
 import { cachedRead, type Computed } from './cache'
 import { iso } from './ids'
 import { indexPendingMessages } from './search-index'
+import { parseJson, round } from './values'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -698,18 +699,3 @@ function substringSearch(query: SearchQuery, scope: Scope): MessageSearchRespons
 }
 
 // ---------------------------------------------------------------------------------------
-
-function parseJson<T>(text: string | null, fallback: T): T {
-  if (text == null) return fallback
-  try {
-    return (JSON.parse(text) as T) ?? fallback
-  }
-  catch {
-    return fallback
-  }
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits
-  return Math.round(value * f) / f
-}

@@ -17,6 +17,7 @@ import { apiError } from './errors'
 import type { StoredEvent } from './event-bus'
 import { iso, newId } from './ids'
 import { ingest } from './ingest'
+import { parseJson as parse, round } from './values'
 
 /** The source of the events this module ingests (the plugin does not react to them again). */
 export const PIPELINE_SOURCE = 'pipelines'
@@ -61,8 +62,6 @@ export type StageRunRow = {
 
 const FINISHED = new Set(['completed', 'failed', 'skipped', 'cancelled'])
 const HEALTHY = new Set(['idle', 'busy', 'active'])
-const parse = <T>(text: string | null, fallback: T): T => (text ? JSON.parse(text) as T : fallback)
-const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits
 
 // ---------------------------------------------------------------------------------------
 // Graphs
@@ -382,9 +381,9 @@ export function pipelineMetrics(runs: Pick<RunRow, 'status' | 'started_at' | 'fi
     : latest ? ((latest.finished_at ?? now) - latest.started_at) / 1000 : null
   const timed = stages.filter(s => s.status === 'completed' && s.started_at !== null && s.finished_at !== null)
   return {
-    total_duration: total === null ? null : round(total),
+    total_duration: total === null ? null : round(total, 3),
     success_rate: finished.length ? round(finished.filter(r => r.status === 'completed').length / finished.length, 4) : null,
-    avg_stage_time: timed.length ? round(timed.reduce((s, r) => s + (r.finished_at! - r.started_at!), 0) / timed.length / 1000) : null,
+    avg_stage_time: timed.length ? round(timed.reduce((s, r) => s + (r.finished_at! - r.started_at!), 0) / timed.length / 1000, 3) : null,
     runs: runs.length,
   }
 }
@@ -396,7 +395,7 @@ function stageView(stage: StageDef, row: StageRunRow | undefined, now: number) {
     name: stage.name,
     status: row?.status ?? 'pending',
     /** Seconds: finished − started, or so far while running. */
-    duration: started === null ? null : round(((row!.finished_at ?? now) - started) / 1000),
+    duration: started === null ? null : round(((row!.finished_at ?? now) - started) / 1000, 3),
     progress: row?.progress ?? 0,
     agent: row?.agent_id ?? stage.agent_id ?? null,
     capability: stage.capability ?? null,
@@ -421,7 +420,7 @@ function runView(run: RunRow, stages: StageDef[], rows: StageRunRow[], now: numb
     notifications: parse<Record<string, string[]>>(run.notifications, {}),
     started_at: iso(run.started_at)!,
     finished_at: iso(run.finished_at),
-    duration: round(((run.finished_at ?? now) - run.started_at) / 1000),
+    duration: round(((run.finished_at ?? now) - run.started_at) / 1000, 3),
     stages: stages.map(s => stageView(s, byStage.get(s.id), now)),
     execution_path: stageExecutionOrder(stages, new Map(rows.map(r => [r.stage_id, r.started_at]))),
   }

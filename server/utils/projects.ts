@@ -11,6 +11,7 @@ import { apiError } from './errors'
 import { iso } from './ids'
 import { ingest } from './ingest'
 import { projectTemplates, STAGE_LABEL } from './project-templates'
+import { parseJson as json, round } from './values'
 
 const HOUR = 3_600_000
 /** Velocity is measured over tasks completed in this window. */
@@ -44,8 +45,6 @@ export type TaskRow = {
   completed_at: number | null
   due_at: number | null
 }
-
-const json = <T>(text: string | null, fallback: T): T => (text ? JSON.parse(text) as T : fallback)
 
 function projectRow(id: string, scope: Scope): ProjectRow {
   const row = useDatabase().sqlite.prepare('SELECT * FROM projects WHERE id = ?').get(id) as ProjectRow | undefined
@@ -473,9 +472,4 @@ export function projectWorkflow(projectId: string, scope: Scope) {
     velocity,
     estimated_completion: estimatedCompletion,
   }
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits
-  return Math.round(value * f) / f
 }

@@ -11,6 +11,7 @@ import type { ControlData, LogEventName, RealtimeChannel, SubscriptionFilters } 
 import type { Sqlite } from './db'
 import type { StoredEvent } from './event-bus'
 import { normaliseTaskStatus } from './projections'
+import { parseJson } from './values'
 
 export type RealtimeFilter = {
   projects: Set<string> | null
@@ -179,16 +180,6 @@ export class RealtimeLookups {
       seq: r.seq, id: r.id, kind: r.kind, projectId: r.project_id, ts: r.ts, receivedAt: r.received_at,
       source: r.source, payload: parseJson<Record<string, unknown>>(r.payload, {}),
     }))
-  }
-}
-
-function parseJson<T>(text: string | null | undefined, fallback: T): T {
-  if (text == null) return fallback
-  try {
-    return JSON.parse(text) as T
-  }
-  catch {
-    return fallback
   }
 }
 
