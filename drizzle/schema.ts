@@ -449,3 +449,7 @@ export type ConversationRow = typeof conversations.$inferSelect
 export type MessageRow = typeof messages.$inferSelect
 export type AgentRow = typeof agents.$inferSelect
 export type TaskRow = typeof tasks.$inferSelect
+
+export * from './schema-costs'
+export * from './schema-insights'
+export * from './schema-operations'

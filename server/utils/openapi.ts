@@ -41,58 +41,12 @@ import {
 import type { Role } from './auth'
 import { type Access, accessFor, openRoutes, rolesFor } from './gateway'
 import { policyFor } from './ratelimit'
+import { type ApiResponseSpec, type ApiRoute, json, tags } from './openapi-spec'
+import { costRoutes } from './openapi-costs'
+import { insightRoutes } from './openapi-insights'
+import { operationRoutes } from './openapi-operations'
 
-export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete'
-
-export type ApiResponseSpec = {
-  description: string
-  /** A JSON body. */
-  schema?: z.ZodType
-  /** A body of another media type (`text/event-stream`), documented as text. */
-  mediaType?: string
-}
-
-export type ApiRoute = {
-  method: HttpMethod
-  /** OpenAPI path template: `/api/conversations/{id}`. */
-  path: string
-  operationId: string
-  summary: string
-  description?: string
-  tag: (typeof tags)[number]['name']
-  params?: z.ZodObject
-  query?: z.ZodObject
-  headers?: z.ZodObject
-  body?: z.ZodType
-  /** `false`: the body may be left out. */
-  bodyRequired?: boolean
-  /** Success answers by status; errors come from `errors`. */
-  responses: Partial<Record<number, ApiResponseSpec>>
-  /**
-   * The codes the route raises itself. Those that follow from its shape are added by
-   * `routeErrors`: credentials (401/403) unless open, rate limits where they apply,
-   * validation when it takes params, a query or a body, body reading (invalid JSON, media
-   * type, size), internal errors.
-   */
-  errors?: ErrorCode[]
-  /** A WebSocket upgrade (101): no JSON answer, no automatic error codes. */
-  upgrade?: true
-}
-
-const tags = [
-  { name: 'Health', description: 'Liveness and the state of each service.' },
-  { name: 'Meta', description: 'This description.' },
-  { name: 'Ingest', description: 'Every fact enters through the event log.' },
-  { name: 'Conversations', description: 'Conversations between agents, their messages, analytics and search.' },
-  { name: 'Realtime', description: 'The WebSocket and the conversation stream (Server-Sent Events).' },
-  { name: 'Projects', description: 'Projects with progress, team, health, quality gates and workflow.' },
-  { name: 'Agents', description: 'Agents with their status and performance.' },
-  { name: 'Tasks', description: 'Tasks, blockers and decisions.' },
-  { name: 'Pipelines', description: 'Stage DAGs run by agents: runs, retries, a laid-out diagram, metrics and notifications.' },
-  { name: 'Events', description: 'The ordered, append-only event log.' },
-  { name: 'Connectors', description: 'Sources that read other systems (the Marcus log connector).' },
-  { name: 'Access', description: 'API keys and the audit log (admins).' },
-] as const
+export type { ApiResponseSpec, ApiRoute, HttpMethod } from './openapi-spec'
 
 /** Documentation only: the route reads `events` and validates each event on its own, so one bad event never rejects its neighbours. */
 const ingestBody = z.object({
@@ -111,8 +65,6 @@ const websocketQuery = z.object({
 const streamHeaders = z.object({
   'Last-Event-ID': z.string().regex(/^\d{1,15}$/).optional().describe('Replay from this seq (EventSource sends it on reconnect).'),
 })
-
-const json = (description: string, schema: z.ZodType): ApiResponseSpec => ({ description, schema })
 
 export const apiRoutes: ApiRoute[] = [
   // Health and meta
@@ -424,6 +376,9 @@ export const apiRoutes: ApiRoute[] = [
     query: auditQuery,
     responses: { 200: json('A page of entries', auditListResponse) },
   },
+  ...costRoutes,
+  ...insightRoutes,
+  ...operationRoutes,
 ]
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,2 @@
+/** The costs tables (re-exported by schema.ts). */
+export {}

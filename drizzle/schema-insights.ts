@@ -1,0 +1,2 @@
+/** The insights tables (re-exported by schema.ts). */
+export {}

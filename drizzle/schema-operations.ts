@@ -1,0 +1,2 @@
+/** The operations tables (re-exported by schema.ts). */
+export {}
