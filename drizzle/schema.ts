@@ -453,3 +453,4 @@ export type TaskRow = typeof tasks.$inferSelect
 export * from './schema-costs'
 export * from './schema-insights'
 export * from './schema-operations'
+export * from './schema-perf'
