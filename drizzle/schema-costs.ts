@@ -1,2 +1,155 @@
-/** The costs tables (re-exported by schema.ts). */
-export {}
+/**
+ * The costs tables (re-exported by schema.ts).
+ *
+ * `cost_events` holds one row per `cost.usage` event, priced by the projection
+ * (server/utils/costs-projection.ts). The rollups (`cost_hourly`, `cost_daily`,
+ * `cost_task_daily`) are kept by the same projection, so cost answers read a few rollup rows
+ * instead of scanning events; re-costing after a price change rewrites the affected events
+ * and rebuilds the rollup rows of their (project, model, provider) from them.
+ * `model_prices` and `budgets` are operator configuration (like API keys), written by the
+ * costs module; `budget_crossings` remembers which threshold of which budget period has
+ * already raised its alert (once per period per threshold).
+ */
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+export const costEvents = sqliteTable('cost_events', {
+  seq: integer('seq').primaryKey(),
+  eventId: text('event_id').notNull(),
+  projectId: text('project_id').notNull(),
+  agentId: text('agent_id'),
+  taskId: text('task_id'),
+  /** Lower case; null when the source named none. */
+  provider: text('provider'),
+  model: text('model').notNull(),
+  /** Input tokens that were neither read from nor written to a prompt cache. */
+  inputTokens: integer('input_tokens').notNull().default(0),
+  outputTokens: integer('output_tokens').notNull().default(0),
+  cacheReadTokens: integer('cache_read_tokens').notNull().default(0),
+  cacheWriteTokens: integer('cache_write_tokens').notNull().default(0),
+  /** US dollars; null while unpriced. */
+  cost: real('cost'),
+  /** `reported` by the source, `estimated` from the price table, or `unpriced` (no price matches the model). */
+  costSource: text('cost_source').$type<'reported' | 'estimated' | 'unpriced'>().notNull(),
+  ts: integer('ts').notNull(),
+  /** The `model_prices` row an estimate was made with. */
+  priceId: integer('price_id'),
+}, t => [
+  uniqueIndex('cost_events_event_uq').on(t.eventId),
+  index('cost_events_project_ts_idx').on(t.projectId, t.ts),
+  index('cost_events_agent_ts_idx').on(t.agentId, t.ts),
+  /** Re-costing rewrites one (project, model, provider) over a time range. */
+  index('cost_events_recost_idx').on(t.projectId, t.model, t.provider, t.ts),
+])
+
+export const modelPrices = sqliteTable('model_prices', {
+  id: integer('id').primaryKey(),
+  /** null: applies to every project; otherwise an override for that project. */
+  projectId: text('project_id'),
+  /** null: any provider. */
+  provider: text('provider'),
+  /** Exact model name or a glob (`claude-sonnet-4*`), matched case-insensitively. */
+  modelPattern: text('model_pattern').notNull(),
+  /** US dollars per million tokens. */
+  inputPerMtok: real('input_per_mtok').notNull(),
+  outputPerMtok: real('output_per_mtok').notNull(),
+  /** null: priced as input. */
+  cacheReadPerMtok: real('cache_read_per_mtok'),
+  cacheWritePerMtok: real('cache_write_per_mtok'),
+  /** The price applies to usage from this time on (until a later price of the same pattern). */
+  effectiveFrom: integer('effective_from').notNull(),
+  /** Shipped with Seneca (kept in step with the code at boot); read-only through the API. */
+  builtin: integer('builtin', { mode: 'boolean' }).notNull().default(false),
+  note: text('note'),
+  createdBy: text('created_by'),
+  createdAt: integer('created_at').notNull().default(0),
+  updatedAt: integer('updated_at').notNull().default(0),
+}, t => [index('model_prices_pattern_idx').on(t.modelPattern)])
+
+export const budgets = sqliteTable('budgets', {
+  id: text('id').primaryKey(),
+  projectId: text('project_id'),
+  /** `project`, `agent` or `model`. */
+  scope: text('scope').notNull(),
+  /** The project id, the agent id, or the model name or glob. */
+  scopeId: text('scope_id').notNull(),
+  period: text('period').$type<'day' | 'week' | 'month' | 'total'>().notNull(),
+  limitUsd: real('limit_usd').notNull(),
+  warningRatio: real('warning_ratio').notNull().default(0.8),
+  action: text('action').$type<'alert' | 'pause'>().notNull().default('alert'),
+  createdAt: integer('created_at').notNull(),
+  name: text('name'),
+  createdBy: text('created_by'),
+  updatedAt: integer('updated_at').notNull().default(0),
+}, t => [index('budgets_project_idx').on(t.projectId)])
+
+/** Once per budget, period and threshold: the alert was raised (and agents paused, for `pause`). */
+export const budgetCrossings = sqliteTable('budget_crossings', {
+  budgetId: text('budget_id').notNull(),
+  /** Start of the budget period (epoch ms; 0 for `total`). */
+  periodStart: integer('period_start').notNull(),
+  threshold: text('threshold').$type<'warning' | 'limit'>().notNull(),
+  crossedAt: integer('crossed_at').notNull(),
+  /** Spend when the crossing was seen. */
+  spent: real('spent').notNull(),
+  alertId: text('alert_id').notNull(),
+  /** Agents sent `pause_processing` (JSON array). */
+  pausedAgents: text('paused_agents', { mode: 'json' }).$type<string[]>(),
+}, t => [primaryKey({ columns: [t.budgetId, t.periodStart, t.threshold] })])
+
+/** Columns of every cost rollup. `agent_id` and `provider` are '' when the event named none. */
+const rollupFigures = {
+  events: integer('events').notNull().default(0),
+  inputTokens: integer('input_tokens').notNull().default(0),
+  outputTokens: integer('output_tokens').notNull().default(0),
+  cacheReadTokens: integer('cache_read_tokens').notNull().default(0),
+  cacheWriteTokens: integer('cache_write_tokens').notNull().default(0),
+  /** Reported plus estimated cost, US dollars. */
+  cost: real('cost').notNull().default(0),
+  reportedCost: real('reported_cost').notNull().default(0),
+  unpricedEvents: integer('unpriced_events').notNull().default(0),
+}
+
+export const costHourly = sqliteTable('cost_hourly', {
+  projectId: text('project_id').notNull(),
+  /** Start of the UTC hour, epoch ms. */
+  hour: integer('hour').notNull(),
+  agentId: text('agent_id').notNull(),
+  model: text('model').notNull(),
+  provider: text('provider').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.hour, t.agentId, t.model, t.provider] }),
+  index('cost_hourly_hour_idx').on(t.hour),
+  index('cost_hourly_agent_idx').on(t.agentId, t.hour),
+])
+
+export const costDaily = sqliteTable('cost_daily', {
+  projectId: text('project_id').notNull(),
+  /** Start of the UTC day, epoch ms. */
+  day: integer('day').notNull(),
+  agentId: text('agent_id').notNull(),
+  model: text('model').notNull(),
+  provider: text('provider').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.day, t.agentId, t.model, t.provider] }),
+  index('cost_daily_day_idx').on(t.day),
+  index('cost_daily_agent_idx').on(t.agentId, t.day),
+])
+
+/** Per task and UTC day; events without a task are not in it. */
+export const costTaskDaily = sqliteTable('cost_task_daily', {
+  projectId: text('project_id').notNull(),
+  taskId: text('task_id').notNull(),
+  day: integer('day').notNull(),
+  model: text('model').notNull(),
+  provider: text('provider').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.taskId, t.day, t.model, t.provider] }),
+  index('cost_task_daily_day_idx').on(t.projectId, t.day),
+])
+
+export type CostEventRow = typeof costEvents.$inferSelect
+export type ModelPriceRow = typeof modelPrices.$inferSelect
+export type BudgetRow = typeof budgets.$inferSelect

@@ -344,57 +344,7 @@ export const agentCommands = sqliteTable('agent_commands', {
   expiresAt: integer('expires_at'),
 }, t => [index('agent_commands_agent_status_idx').on(t.agentId, t.status)])
 
-export const costEvents = sqliteTable('cost_events', {
-  seq: integer('seq').primaryKey(),
-  eventId: text('event_id').notNull(),
-  projectId: text('project_id').notNull(),
-  agentId: text('agent_id'),
-  taskId: text('task_id'),
-  provider: text('provider'),
-  model: text('model').notNull(),
-  inputTokens: integer('input_tokens').notNull().default(0),
-  outputTokens: integer('output_tokens').notNull().default(0),
-  cacheReadTokens: integer('cache_read_tokens').notNull().default(0),
-  cacheWriteTokens: integer('cache_write_tokens').notNull().default(0),
-  /** US dollars. */
-  cost: real('cost'),
-  /** `reported` by the source, or `estimated` from the price table. */
-  costSource: text('cost_source').$type<'reported' | 'estimated' | 'unpriced'>().notNull(),
-  ts: integer('ts').notNull(),
-}, t => [
-  uniqueIndex('cost_events_event_uq').on(t.eventId),
-  index('cost_events_project_ts_idx').on(t.projectId, t.ts),
-  index('cost_events_agent_ts_idx').on(t.agentId, t.ts),
-])
-
-export const modelPrices = sqliteTable('model_prices', {
-  id: integer('id').primaryKey(),
-  /** null: applies to every project. */
-  projectId: text('project_id'),
-  provider: text('provider'),
-  /** Exact model name or a glob (`claude-sonnet-4*`). */
-  modelPattern: text('model_pattern').notNull(),
-  /** US dollars per million tokens. */
-  inputPerMtok: real('input_per_mtok').notNull(),
-  outputPerMtok: real('output_per_mtok').notNull(),
-  cacheReadPerMtok: real('cache_read_per_mtok'),
-  cacheWritePerMtok: real('cache_write_per_mtok'),
-  effectiveFrom: integer('effective_from').notNull(),
-  builtin: integer('builtin', { mode: 'boolean' }).notNull().default(false),
-}, t => [index('model_prices_pattern_idx').on(t.modelPattern)])
-
-export const budgets = sqliteTable('budgets', {
-  id: text('id').primaryKey(),
-  projectId: text('project_id'),
-  /** `project`, `agent` or `model`. */
-  scope: text('scope').notNull(),
-  scopeId: text('scope_id').notNull(),
-  period: text('period').$type<'day' | 'week' | 'month' | 'total'>().notNull(),
-  limitUsd: real('limit_usd').notNull(),
-  warningRatio: real('warning_ratio').notNull().default(0.8),
-  action: text('action').$type<'alert' | 'pause'>().notNull().default('alert'),
-  createdAt: integer('created_at').notNull(),
-}, t => [index('budgets_project_idx').on(t.projectId)])
+/* cost_events, model_prices and budgets: schema-costs.ts. */
 
 export const alerts = sqliteTable('alerts', {
   id: text('id').primaryKey(),
