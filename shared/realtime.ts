@@ -5,7 +5,7 @@
  * The README's "WebSocket protocol" section documents the same, with an example session.
  */
 import { z } from 'zod'
-import { agentCommands } from './events'
+import { agentCommands, eventSchemas } from './events'
 
 /** What a client may subscribe to. */
 export const realtimeChannels = ['conversations', 'agent_status', 'tasks', 'projects', 'pipelines', 'costs', 'alerts', 'agent_commands'] as const
@@ -79,6 +79,8 @@ export const clientMessages = {
     result: z.record(z.string(), z.unknown()).optional(),
     request_id: requestId,
   }).strict(),
+  /** An agent's report on a pipeline stage: a `pipeline.stage.updated` event without `kind`. */
+  stage_progress: eventSchemas['pipeline.stage.updated'].omit({ kind: true }).extend({ request_id: requestId }).strict(),
   ping: z.object({ request_id: requestId }).strict().default({}),
 } as const
 export type ClientEventName = keyof typeof clientMessages
@@ -174,6 +176,7 @@ export type ControlData = {
   data_response: { type: string, request_id?: string | number, data: unknown }
   command_accepted: { command_id: string, status: string, agent_id: string, command: string, request_id?: string | number }
   command_ack_received: { command_id: string, status: string, request_id?: string | number }
+  stage_progress_received: { event_id: string, status: 'stored' | 'duplicate', seq: number | null, run_id: string, stage_id: string, request_id?: string | number }
   mode_update: { mode: RealtimeMode, server_time: string }
   pong: { server_time: string, request_id?: string | number }
   error: { code: string, message: string, request_id?: string | number, details?: Record<string, unknown> }

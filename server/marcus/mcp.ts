@@ -18,6 +18,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import CircuitBreaker from 'opossum'
 import type { AgentCommand, RawEvent } from '../../shared/events'
 import { updateCommandStatus } from '../utils/commands'
+import { useConfig } from '../utils/config'
 import { useDatabase } from '../utils/db'
 import { ingest } from '../utils/ingest'
 import { setCircuitBreakerState } from '../utils/metrics'
@@ -57,7 +58,8 @@ export type MarcusMcpStats = {
 /** A tool answered `{success:false}` (or no JSON): the call failed, the connection did not. */
 export class MarcusToolFailure extends Error {}
 
-type SeenAgent = { status: string, tasks: string[] }
+/** What Marcus last said about an agent, and when its last poll-made heartbeat was stored. */
+type SeenAgent = { status: string, tasks: string[], beatAt: number }
 
 function obj(v: unknown): Rec | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? v as Rec : undefined
@@ -374,13 +376,14 @@ export class MarcusMcpConnector {
         })
       }
       const assigned = row ? (useDatabase().sqlite.prepare('SELECT id FROM tasks WHERE assigned_agent_id = ?').all(id) as { id: string }[]).map(t => t.id) : []
-      seen = { status: row?.status ?? '', tasks: assigned }
+      seen = { status: row?.status ?? '', tasks: assigned, beatAt: 0 }
       this.agents.set(id, seen)
     }
     if (status !== seen.status) {
       events.push({ kind: 'agent.status', agent_id: id, status, reason: `marcus: ${str(agent.status) ?? 'unknown'}` })
       seen.status = status
     }
+    if (status !== 'unavailable') this.seenAlive(id, status, seen, events)
     const ids = [...new Set(tasks.map(t => t.id))]
     for (const t of tasks) {
       if (seen.tasks.includes(t.id)) continue
@@ -388,6 +391,22 @@ export class MarcusMcpConnector {
       seen.tasks.push(t.id)
     }
     seen.tasks = seen.tasks.filter(t => ids.includes(t))
+  }
+
+  /**
+   * Marcus listing an agent as alive is the agent's heartbeat: without it, an agent that
+   * makes no tool call for the activity timeout would be marked unavailable and stay so,
+   * because its Marcus status never changes. Stored as an `agent.heartbeat` at most every
+   * third of the activity timeout (capped at a minute), so unchanged polls add few events;
+   * at once, with Marcus's status, when the agent is stored as unavailable.
+   */
+  private seenAlive(id: string, status: Exclude<ReturnType<typeof mapMarcusStatus>, 'unavailable'>, seen: SeenAgent, events: RawEvent[]) {
+    const stored = useDatabase().sqlite.prepare('SELECT status FROM agents WHERE id = ?').get(id) as { status: string } | undefined
+    const now = Date.now()
+    const down = stored?.status === 'unavailable'
+    if (!down && now - seen.beatAt < Math.min(useConfig().activityTimeoutMs / 3, 60_000)) return
+    events.push({ kind: 'agent.heartbeat', agent_id: id, ...(down ? { status } : {}) })
+    seen.beatAt = now
   }
 
   private async pollMetrics(events: RawEvent[]) {

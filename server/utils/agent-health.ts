@@ -65,10 +65,22 @@ function recentQuality(agentId: string, since: number) {
     avg(response_time_ms) AS avg_response FROM messages WHERE sender = ? AND ts > ?`).get(agentId, since) as { messages: number, errors: number | null, avg_response: number | null }
 }
 
+function managedByMarcus(agent: AgentRow): boolean {
+  if (!agent.metadata) return false
+  try {
+    return (JSON.parse(agent.metadata) as { source?: unknown }).source === 'marcus'
+  }
+  catch {
+    return false
+  }
+}
+
 /** What state the agent should be in now, and why; undefined when it should stay as it is. */
 export function assess(agent: AgentRow, clock: number, t: HealthThresholds): { status: string, reason: string | null } | undefined {
   if (agent.paused) return undefined
-  const heartbeats = agent.last_heartbeat_at !== null
+  // Heartbeats of Marcus-managed agents come from Seneca polling Marcus: when that stops,
+  // the observer lost sight of the agent, so only the activity timeout judges it.
+  const heartbeats = agent.last_heartbeat_at !== null && !managedByMarcus(agent)
   const lastSeen = Math.max(agent.last_heartbeat_at ?? 0, agent.last_active_at)
   const silence = clock - lastSeen
   const timeout = heartbeats ? t.heartbeatTimeoutMs : t.activityTimeoutMs
@@ -97,8 +109,7 @@ type Candidate = { id: string, capabilities: string, load: number }
  * fewest open tasks. Agents that Marcus manages are left to Marcus's own lease recovery.
  */
 export function requeueEvents(agent: AgentRow, ts: number): RawEvent[] {
-  const metadata = agent.metadata ? JSON.parse(agent.metadata) as { source?: string } : {}
-  if (metadata.source === 'marcus') return []
+  if (managedByMarcus(agent)) return []
   const { sqlite } = useDatabase()
   const open = sqlite.prepare(`SELECT id, labels, name FROM tasks WHERE assigned_agent_id = ? AND status IN ('todo', 'in_progress')`).all(agent.id) as OpenTask[]
   if (!open.length) return []

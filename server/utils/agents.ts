@@ -1,8 +1,10 @@
 /**
  * Agents as long-lived things: the list in the seed's shape, with performance computed from
- * stored tasks and message rollups.
+ * stored tasks and each agent's message totals (`agent_message_totals`, kept by triggers from
+ * the hourly rollups), so a list costs a few key lookups per agent however long they ran.
  */
 import { inScope, type Scope } from './access'
+import { cachedRead } from './cache'
 import { useDatabase } from './db'
 import { apiError } from './errors'
 import { iso } from './ids'
@@ -32,9 +34,10 @@ type AgentListRow = {
 export function listAgents(filters: { project_id?: string, status?: string }, scope: Scope = null) {
   const { sqlite } = useDatabase()
   const rows = sqlite.prepare(`
-    SELECT a.*, r.responses, r.response_ms_sum FROM agents a
-    LEFT JOIN (SELECT agent_id, sum(responses) AS responses, sum(response_ms_sum) AS response_ms_sum
-               FROM message_rollups GROUP BY agent_id) r ON r.agent_id = a.id
+    SELECT a.*,
+      (SELECT sum(t.responses) FROM agent_message_totals t WHERE t.agent_id = a.id) AS responses,
+      (SELECT sum(t.response_ms_sum) FROM agent_message_totals t WHERE t.agent_id = a.id) AS response_ms_sum
+    FROM agents a
     WHERE (@project IS NULL OR a.project_id = @project) AND (@status IS NULL OR a.status = @status)
       AND (@scope IS NULL OR a.project_id IN (SELECT value FROM json_each(@scope)))
     ORDER BY a.name, a.id`).all({ project: filters.project_id ?? null, status: filters.status ?? null, scope: scope === null ? null : JSON.stringify(scope) }) as AgentListRow[]
@@ -158,15 +161,30 @@ const HOUR = 3_600_000
  * overloaded, degraded or unavailable with open tasks.
  */
 export function agentAnalytics(projectId: string | undefined, scope: Scope) {
+  // Figures over "the last hour" move with the clock, not only with writes: an answer is
+  // kept for the rest of its short window, and the window is part of the key.
+  const now = Date.now()
+  const window = Math.floor(now / AGENT_ANALYTICS_WINDOW_MS)
+  return cachedRead({
+    name: 'agent_analytics',
+    key: [projectId ?? null, scope, window],
+    projects: projectId !== undefined ? [projectId] : scope,
+    compute: () => ({ value: computeAgentAnalytics(projectId, scope, now), maxAgeSeconds: ((window + 1) * AGENT_ANALYTICS_WINDOW_MS - now) / 1000 }),
+  })
+}
+
+/** How long an agent analytics answer may be served without a write: its time window. */
+export const AGENT_ANALYTICS_WINDOW_MS = 5000
+
+function computeAgentAnalytics(projectId: string | undefined, scope: Scope, now: number) {
   const { sqlite } = useDatabase()
   const scopeJson = projectId !== undefined ? JSON.stringify([projectId]) : scope === null ? null : JSON.stringify(scope)
   const inProjects = (col: string) => `(@scope IS NULL OR ${col} IN (SELECT value FROM json_each(@scope)))`
   const agents = sqlite.prepare(`SELECT a.id, a.status, a.tasks_completed, a.error_count,
       (SELECT count(*) FROM tasks t WHERE t.assigned_agent_id = a.id AND t.status IN ('todo', 'in_progress')) AS open_tasks
     FROM agents a WHERE a.kind = 'agent' AND ${inProjects('a.project_id')}`).all({ scope: scopeJson }) as { id: string, status: string, tasks_completed: number, error_count: number, open_tasks: number }[]
-  const response = sqlite.prepare(`SELECT sum(responses) AS n, sum(response_ms_sum) AS ms FROM message_rollups r
+  const response = sqlite.prepare(`SELECT sum(responses) AS n, sum(response_ms_sum) AS ms FROM agent_message_totals r
     WHERE r.agent_id IN (SELECT id FROM agents WHERE kind = 'agent') AND ${inProjects('r.project_id')}`).get({ scope: scopeJson }) as { n: number | null, ms: number | null }
-  const now = Date.now()
   const hourly = sqlite.prepare(`SELECT completed_at / ${HOUR} AS hour, count(*) AS n FROM tasks
     WHERE status = 'done' AND completed_at IS NOT NULL AND ${inProjects('project_id')} GROUP BY 1`).all({ scope: scopeJson }) as { hour: number, n: number }[]
   const current = (sqlite.prepare(`SELECT count(*) AS n FROM tasks WHERE status = 'done' AND completed_at > @since AND ${inProjects('project_id')}`)

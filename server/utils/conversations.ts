@@ -384,6 +384,41 @@ export function conversationAnalytics(query: AnalyticsQuery, scope: Scope = null
   })
 }
 
+/** The projects an analytics answer covers: the one asked for, the caller's, or every project. */
+function analyticsProjects(sqlite: Sqlite, projectId: string | undefined, scope: Scope): string[] {
+  if (projectId !== undefined) return scope === null || scope.includes(projectId) ? [projectId] : []
+  if (scope !== null) return scope
+  return (prepared(sqlite, 'SELECT id FROM projects').all() as { id: string }[]).map(p => p.id)
+}
+
+/**
+ * Smallest and largest value of an indexed column over the projects (each a lookup on a
+ * `(project_id, column)` index); null when they hold no rows.
+ */
+function bounds(sqlite: Sqlite, table: 'conversations' | 'project_hour_rollups', column: 'last_activity' | 'hour', projects: string[]): { min: number, max: number } | null {
+  let min: number | null = null
+  let max: number | null = null
+  const first = prepared(sqlite, `SELECT ${column} AS v FROM ${table} WHERE project_id = ? ORDER BY ${column} ASC LIMIT 1`)
+  const last = prepared(sqlite, `SELECT ${column} AS v FROM ${table} WHERE project_id = ? ORDER BY ${column} DESC LIMIT 1`)
+  for (const p of projects) {
+    const lo = first.get(p) as { v: number } | undefined
+    if (!lo) continue
+    const hi = last.get(p) as { v: number }
+    min = min === null ? lo.v : Math.min(min, lo.v)
+    max = max === null ? hi.v : Math.max(max, hi.v)
+  }
+  return min === null || max === null ? null : { min, max }
+}
+
+/**
+ * Whether `since < value` and `value <= until` hold for every row within the bounds (the
+ * window filters of conversations and rollups); also true when there are no rows.
+ */
+function windowCovers(window: { since?: number, until?: number }, b: { min: number, max: number } | null): boolean {
+  if (b === null) return true
+  return (window.since === undefined || window.since < b.min) && (window.until === undefined || window.until >= b.max)
+}
+
 /**
  * Cached answers are invalidated by every ingest that touches their projects (server/utils/cache.ts),
  * so without writes only time changes them: `active_conversations` drops when the oldest
@@ -394,15 +429,35 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
 
   const params: Params = {}
   const where = conversationWhere({ projectId: query.project_id, agentId: query.agent_id, since: query.since, until: query.until, scope }, params)
-  const total = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(where)}`).get(params) as { n: number }).n
   const { n: active, oldest } = prepared(sqlite, `SELECT count(*) AS n, min(c.last_activity) AS oldest FROM conversations c
     ${whereSql([...where, 'c.last_activity >= @activeSince', 'c.closed_at IS NULL'])}`)
     .get({ ...params, activeSince: now - idleMs }) as { n: number, oldest: number | null }
-  // Conversation counts come from an index alone; message counts from the rollups below.
-  const agentConversations = prepared(sqlite, `SELECT c.agent_id, count(*) AS conversation_count
-    FROM conversations c ${whereSql([...where, 'c.agent_id IS NOT NULL'])}
-    GROUP BY c.agent_id ORDER BY conversation_count DESC, c.agent_id ASC LIMIT 50`)
-    .all(params) as { agent_id: string, conversation_count: number }[]
+
+  // Without an agent filter, and for a window that holds every conversation (or every
+  // rollup hour) of the projects, the answer over the window is the all-time answer: read
+  // the per-agent totals instead of counting conversations or summing hourly rows.
+  const projects = query.agent_id === undefined ? analyticsProjects(sqlite, query.project_id, scope) : null
+  const conversationsCovered = projects !== null && windowCovers(query, bounds(sqlite, 'conversations', 'last_activity', projects))
+  const rollupsCovered = projects !== null && windowCovers({ since: query.since === undefined ? undefined : query.since - HOUR, until: query.until }, bounds(sqlite, 'project_hour_rollups', 'hour', projects))
+
+  let total: number
+  let agentConversations: { agent_id: string, conversation_count: number }[]
+  if (conversationsCovered) {
+    const projectParams = { projects: JSON.stringify(projects) }
+    total = (prepared(sqlite, `SELECT coalesce(sum(conversations), 0) AS n FROM conversation_agent_counts
+      WHERE project_id IN (SELECT value FROM json_each(@projects))`).get(projectParams) as { n: number }).n
+    agentConversations = prepared(sqlite, `SELECT agent_id, sum(conversations) AS conversation_count FROM conversation_agent_counts
+      WHERE project_id IN (SELECT value FROM json_each(@projects)) AND agent_id <> '' GROUP BY agent_id HAVING conversation_count > 0
+      ORDER BY conversation_count DESC, agent_id ASC LIMIT 50`).all(projectParams) as { agent_id: string, conversation_count: number }[]
+  }
+  else {
+    total = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(where)}`).get(params) as { n: number }).n
+    // Conversation counts come from an index alone; message counts from the rollups below.
+    agentConversations = prepared(sqlite, `SELECT c.agent_id, count(*) AS conversation_count
+      FROM conversations c ${whereSql([...where, 'c.agent_id IS NOT NULL'])}
+      GROUP BY c.agent_id ORDER BY conversation_count DESC, c.agent_id ASC LIMIT 50`)
+      .all(params) as { agent_id: string, conversation_count: number }[]
+  }
 
   const rollupParams: Params = {}
   const rollupWhere: string[] = scopeSql('r.project_id', scope, rollupParams)
@@ -425,10 +480,14 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
   const agentMessages = new Map<string, number>()
   if (agentConversations.length) {
     const names = agentConversations.map((_, i) => `@a${i}`).join(', ')
-    const agentParams: Params = { ...rollupParams }
+    const agentParams: Params = {}
     agentConversations.forEach((a, i) => (agentParams[`a${i}`] = a.agent_id))
-    const rows = prepared(sqlite, `SELECT r.agent_id, sum(r.messages) AS messages FROM message_rollups r
-      ${whereSql([...rollupWhere, `r.agent_id IN (${names})`])} GROUP BY r.agent_id`).all(agentParams) as { agent_id: string, messages: number }[]
+    const rows = rollupsCovered
+      ? prepared(sqlite, `SELECT agent_id, sum(messages) AS messages FROM agent_message_totals
+          WHERE agent_id IN (${names}) AND project_id IN (SELECT value FROM json_each(@projects)) GROUP BY agent_id`)
+        .all({ ...agentParams, projects: JSON.stringify(projects) }) as { agent_id: string, messages: number }[]
+      : prepared(sqlite, `SELECT r.agent_id, sum(r.messages) AS messages FROM message_rollups r
+          ${whereSql([...rollupWhere, `r.agent_id IN (${names})`])} GROUP BY r.agent_id`).all({ ...rollupParams, ...agentParams }) as { agent_id: string, messages: number }[]
     for (const r of rows) agentMessages.set(r.agent_id, r.messages)
   }
   const topAgents = agentConversations
@@ -436,9 +495,10 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
     .sort((a, b) => b.conversation_count - a.conversation_count || b.message_count - a.message_count || a.agent_id.localeCompare(b.agent_id))
     .slice(0, 10)
 
+  // Without an agent filter the hours of the projects suffice: the rollup without the agent.
   const byHour = prepared(sqlite, `SELECT (r.hour % ${DAY}) / ${HOUR} AS hour_of_day, sum(r.messages) AS messages,
     sum(r.errors) AS errors, sum(r.responses) AS responses, sum(r.response_ms_sum) AS response_ms
-    FROM message_rollups r ${whereSql(rollupWhere)} GROUP BY hour_of_day`)
+    FROM ${query.agent_id === undefined ? 'project_hour_rollups' : 'message_rollups'} r ${whereSql(rollupWhere)} GROUP BY hour_of_day`)
     .all(rollupParams) as { hour_of_day: number, messages: number, errors: number, responses: number, response_ms: number }[]
 
   const counts = Array.from<number>({ length: 24 }).fill(0)

@@ -43,6 +43,7 @@ import {
   type OutgoingEvent, type RealtimeFilter, RealtimeLookups, compileRealtimeFilter, encodeControlMessage, encodeLogEvents,
   realtimeFilterKey, realtimeFilterMatches, toOutgoingEvents,
 } from './realtime-protocol'
+import { reportStageProgress } from './stage-progress'
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 const obj = (v: unknown): Record<string, unknown> | null => (v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : null)
@@ -935,6 +936,11 @@ export class RealtimeHub {
       case 'request_data': return this.onRequestData(peer, data as ClientMessage<'request_data'>)
       case 'agent_command': return this.onAgentCommand(peer, data as ClientMessage<'agent_command'>)
       case 'command_ack': return this.onCommandAck(peer, data as ClientMessage<'command_ack'>)
+      case 'stage_progress': {
+        const { request_id } = data as ClientMessage<'stage_progress'>
+        const outcome = reportStageProgress(peer.principal!, data as ClientMessage<'stage_progress'>)
+        return this.sendControl(peer, 'stage_progress_received', { ...outcome, ...(request_id === undefined ? {} : { request_id }) })
+      }
       case 'ping': {
         const { request_id } = data as ClientMessage<'ping'>
         return this.sendControl(peer, 'pong', { server_time: new Date().toISOString(), ...(request_id === undefined ? {} : { request_id }) })

@@ -53,6 +53,56 @@ describe('agents from the Marcus session', () => {
   })
 })
 
+/** The value of one sample in the Prometheus text, 0 when absent. */
+async function metric(name: string, labels: Record<string, string>): Promise<number> {
+  const text = (await api(server.url, '/metrics', { auth: false })).body as string
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue
+    const labelText = line.slice(name.length + 1, line.lastIndexOf('}'))
+    if (wanted.every(w => labelText.split(',').includes(w))) return Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return 0
+}
+
+describe('agent figures kept incrementally', () => {
+  it('sums an agent\'s response times across hours and projects in the list', async () => {
+    const H = 3_600_000
+    const t0 = Date.UTC(2026, 0, 5, 10)
+    const pair = (project: string, conv: string, at: number, ms: number) => [
+      { kind: 'message', project_id: project, conversation_id: conv, sender: 'rt-boss', recipient: 'rt-agent', content: 'ping', ts: at },
+      { kind: 'message', project_id: project, conversation_id: conv, sender: 'rt-agent', recipient: 'rt-boss', content: 'pong', ts: at + ms },
+    ]
+    const res = await ingest([
+      { kind: 'agent.registered', project_id: 'rt-a', agent_id: 'rt-agent' },
+      ...pair('rt-a', 'rt-1', t0, 1000), ...pair('rt-a', 'rt-1', t0 + H, 2000), ...pair('rt-b', 'rt-2', t0 + 5 * H, 6000),
+    ])
+    expect(res.body.stored).toBe(7)
+    const { body } = await api(server.url, '/api/agents?project_id=rt-a')
+    expect(body.agents).toHaveLength(1)
+    // (1 + 2 + 6) s over three answers, two projects and three hours.
+    expect(body.agents[0].performance.avg_response_time).toBe(3)
+  })
+
+  it('serves agent analytics from the response cache, and a write shows at once', async () => {
+    const path = '/api/agents/analytics?project_id=rt-a'
+    const hits = () => metric('cache_requests_total', { cache: 'agent_analytics', result: 'hit' })
+    const first = await api(server.url, path)
+    const before = await hits()
+    const again = await api(server.url, path)
+    expect(again.body).toEqual(first.body)
+    // Both reads fall in one window (5 s) unless the clock just crossed a boundary.
+    expect(await hits()).toBeGreaterThanOrEqual(before)
+    await waitFor(async () => {
+      await api(server.url, path)
+      return (await hits()) > before
+    }, 10_000)
+    await ingest([{ kind: 'agent.registered', project_id: 'rt-a', agent_id: 'rt-late', capabilities: ['python'] }])
+    const after = await api(server.url, path)
+    expect(after.body.overview.total_agents).toBe(first.body.overview.total_agents + 1)
+  })
+})
+
 describe('heartbeats, failure and recovery', () => {
   it('takes heartbeats from an agent\'s ingest key, re-queues on silence, and recovers', async () => {
     const key = (await api(server.url, '/api/keys', { method: 'POST', json: { name: 'fleet', role: 'ingest', projects: ['ops'] } })).body.key

@@ -9,6 +9,7 @@ import { type FakeMarcus, startFakeMarcus } from '../helpers/fake-marcus'
 import { api, startServer, type TestServer, waitFor } from '../helpers/server'
 
 const POLL_MS = 200
+const ACTIVITY_TIMEOUT_MS = 2000
 
 let fake: FakeMarcus
 let server: TestServer
@@ -51,6 +52,9 @@ beforeAll(async () => {
     SENECA_MARCUS_MCP_RECONNECT_MIN_MS: '200',
     SENECA_MARCUS_MCP_RECONNECT_MAX_MS: '1000',
     SENECA_RATE_LIMITS: 'off',
+    // Short enough that the agents below would go silent within the test without the polls.
+    SENECA_ACTIVITY_TIMEOUT_MS: String(ACTIVITY_TIMEOUT_MS),
+    SENECA_HEALTH_INTERVAL_MS: '200',
   })
 }, 60_000)
 
@@ -109,6 +113,28 @@ describe('Marcus MCP connector', () => {
     expect(fake.calls.find(c => c.tool === 'unassign_task')?.args).toEqual({ agent_id: 'worker-a', task_id: 'task-1' })
     // Marcus now reports the agent available.
     await waitFor(async () => (await api(server.url, '/api/agents/worker-a/status')).body.status === 'idle', 5000)
+  })
+
+  it('counts a poll that lists an agent as its heartbeat: it stays available, and one marked unavailable comes back', async () => {
+    // Neither agent made a tool call for longer than the activity timeout.
+    await new Promise(r => setTimeout(r, ACTIVITY_TIMEOUT_MS * 1.5))
+    for (const id of ['worker-a', 'worker-b']) expect((await api(server.url, `/api/agents/${id}/status`)).body.status).not.toBe('unavailable')
+    const beats = await events('agent.heartbeat')
+    expect(beats.some(e => e.source === 'marcus-mcp' && e.payload.agent_id === 'worker-b')).toBe(true)
+
+    // As the health monitor records an agent gone silent.
+    const marked = await api(server.url, '/api/ingest', {
+      method: 'POST',
+      json: { events: [{ kind: 'agent.status', project_id: 'proj-fake', agent_id: 'worker-b', status: 'unavailable', reason: 'no activity for 15 min' }] },
+    })
+    expect(marked.body.stored).toBe(1)
+    const back = await waitFor(async () => {
+      const { body } = await api(server.url, '/api/agents/worker-b/status')
+      return body.status !== 'unavailable' ? body : undefined
+    }, 5000)
+    // Marcus says `working`.
+    expect(back.status).toBe('busy')
+    expect(back.health.last_heartbeat).not.toBeNull()
   })
 
   it('goes historical when Marcus dies, keeps serving stored data, and recovers on its own', async () => {

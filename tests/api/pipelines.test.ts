@@ -4,6 +4,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { pipelineDeliveriesResponse, pipelineDetailResponse, pipelineRunResponse, pipelineVisualizationResponse } from '../../shared/responses'
 import { api, freePort, mintTestToken, repoRoot, startServer, tempDir, type TestServer, waitFor } from '../helpers/server'
 
@@ -209,6 +210,60 @@ describe('pipelines', () => {
     const attempts = received.filter(r => r.path === '/flaky')
     expect(attempts).toHaveLength(3)
     attempts.forEach(verify)
+  })
+
+  it('takes stage progress over the WebSocket, through the ingest path and within the connection\'s projects', async () => {
+    type Frame = { event: string, data: Record<string, any> }
+    const connect = async (token: string) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/ws?token=${encodeURIComponent(token)}`)
+      const frames: Frame[] = []
+      ws.on('message', raw => frames.push(JSON.parse(raw.toString())))
+      await waitFor(() => frames.some(f => f.event === 'connection_established'), 5000)
+      let next = 0
+      const send = async (data: Record<string, unknown>) => {
+        const request_id = ++next
+        ws.send(JSON.stringify({ event: 'stage_progress', data: { ...data, request_id } }))
+        return waitFor(() => frames.find(f => f.data?.request_id === request_id), 5000)
+      }
+      return { ws, send }
+    }
+    const def = await api(server.url, '/api/pipelines', { method: 'POST', json: { id: 'relay', project_id: 'acme', name: 'Relay', stages: [{ id: 'only', name: 'Only', capability: 'lint' }] } })
+    expect(def.status).toBe(201)
+    const run = (await api(server.url, '/api/pipelines/relay/execute', { method: 'POST', json: {} })).body
+    const agent = await connect(await mintTestToken({ role: 'member', projects: ['acme'] }))
+    try {
+      const progress = await agent.send({ id: 'relay-progress-1', run_id: run.id, stage_id: 'only', status: 'running', progress: 0.4, agent_id: 'linter' })
+      expect(progress).toMatchObject({ event: 'stage_progress_received', data: { status: 'stored', run_id: run.id, stage_id: 'only', event_id: 'relay-progress-1' } })
+      expect((await runOf(run.id, 'relay')).stages[0]).toMatchObject({ status: 'running', progress: 0.4 })
+      const stored = (await api(server.url, '/api/events?kind=pipeline.stage.updated&limit=1000')).body.events.find((e: { id: string }) => e.id === 'relay-progress-1')
+      expect(stored).toMatchObject({ project_id: 'acme', source: 'ws', seq: progress.data.seq })
+      // A re-send with the same id is a no-op, as on POST /api/ingest.
+      expect((await agent.send({ id: 'relay-progress-1', run_id: run.id, stage_id: 'only', status: 'running', progress: 0.4 })).data.status).toBe('duplicate')
+      const bad = await agent.send({ run_id: run.id, stage_id: 'only', status: 'almost' })
+      expect(bad).toMatchObject({ event: 'error', data: { code: 'VALIDATION_FAILED' } })
+      const ghost = await agent.send({ run_id: 'no-such-run', stage_id: 'only', status: 'running' })
+      expect(ghost).toMatchObject({ event: 'error', data: { code: 'PIPELINE_RUN_NOT_FOUND' } })
+      // Completing the stage finishes its task and the run, as a report through the ingest API does.
+      expect((await agent.send({ run_id: run.id, stage_id: 'only', status: 'completed', agent_id: 'linter' })).data.status).toBe('stored')
+      await waitFor(async () => (await runOf(run.id, 'relay')).status === 'completed')
+      expect((await api(server.url, `/api/tasks/${run.id}.only.1`)).body.status).toBe('done')
+    }
+    finally {
+      agent.ws.close()
+    }
+    const run2 = (await api(server.url, '/api/pipelines/relay/execute', { method: 'POST', json: {} })).body
+    const outsider = await connect(await mintTestToken({ role: 'member', projects: ['other'] }))
+    const viewer = await connect(await mintTestToken({ role: 'viewer', projects: ['acme'] }))
+    try {
+      expect((await outsider.send({ run_id: run2.id, stage_id: 'only', status: 'failed' })).data.code).toBe('PIPELINE_RUN_NOT_FOUND')
+      expect((await outsider.send({ project_id: 'acme', run_id: run2.id, stage_id: 'only', status: 'failed' })).data.code).toBe('FORBIDDEN')
+      expect((await viewer.send({ run_id: run2.id, stage_id: 'only', status: 'failed' })).data.code).toBe('FORBIDDEN')
+      expect((await runOf(run2.id, 'relay')).stages[0].status).toBe('running')
+    }
+    finally {
+      outsider.ws.close()
+      viewer.ws.close()
+    }
   })
 
   it('keeps pipelines of other projects out of reach', async () => {
