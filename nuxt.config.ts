@@ -4,6 +4,9 @@ import { join } from 'node:path'
 export default defineNuxtConfig({
   modules: ['@pinia/nuxt', '@nuxt/eslint'],
   devtools: { enabled: false },
+  // The dashboards render in the browser: the credential lives in local storage, so the
+  // server has nothing of the operator's to render.
+  ssr: false,
   app: {
     head: {
       title: 'Seneca',

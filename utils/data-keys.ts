@@ -1,0 +1,20 @@
+/** Keys of the data sections fetch (useApiData), in one place so equal requests share a cache entry. */
+export const dataKeys = {
+  health: 'health',
+  agents: 'agents',
+  agentStatus: 'agent-status',
+  agentTasks: 'agent-tasks',
+  agentCommands: 'agent-commands',
+  agentAlerts: 'agent-alerts',
+  conversations: 'conversations',
+  conversation: 'conversation',
+  conversationsAnalytics: 'conversations-analytics',
+  communicationGraph: 'communication-graph',
+  search: 'search',
+  blockers: 'blockers',
+  events: 'events',
+  eventStats: 'event-stats',
+  projects: 'projects',
+  keys: 'keys',
+  costs: 'costs',
+} as const
