@@ -1,5 +1,6 @@
 import { cpSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export default defineNuxtConfig({
   modules: ['@pinia/nuxt', '@nuxt/eslint'],
@@ -31,6 +32,14 @@ export default defineNuxtConfig({
   ...(process.env.SENECA_BUILD_DIR ? { buildDir: process.env.SENECA_BUILD_DIR } : {}),
   nitro: {
     ...(process.env.SENECA_OUTPUT_DIR ? { output: { dir: process.env.SENECA_OUTPUT_DIR } } : {}),
+    // Seneca's own cluster primary: refuses to start without Redis, drains workers on SIGTERM.
+    // Its workers run Nitro's node-server runtime, bundled as with Nitro's own cluster entry.
+    ...(process.env.NITRO_PRESET === 'node-cluster'
+      ? {
+          entry: fileURLToPath(new URL('./server/cluster/entry.ts', import.meta.url)),
+          externals: { inline: ['nitropack/presets/node/runtime', fileURLToPath(new URL('./node_modules/nitropack/dist/presets/node/runtime', import.meta.url))] },
+        }
+      : {}),
     experimental: { websocket: true },
     hooks: {
       // Migrations are applied at boot; ship them next to the built server.

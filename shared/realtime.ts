@@ -178,6 +178,11 @@ export type ControlData = {
   command_ack_received: { command_id: string, status: string, request_id?: string | number }
   stage_progress_received: { event_id: string, status: 'stored' | 'duplicate', seq: number | null, run_id: string, stage_id: string, request_id?: string | number }
   mode_update: { mode: RealtimeMode, server_time: string }
+  /**
+   * The server is stopping (SIGTERM, a deploy): everything up to `latest_seq` has been sent;
+   * reconnect after `retry_after_ms` with `since_seq` = the last seq received.
+   */
+  server_restarting: { reason: 'shutdown', latest_seq: number, retry_after_ms: number, server_time: string }
   pong: { server_time: string, request_id?: string | number }
   error: { code: string, message: string, request_id?: string | number, details?: Record<string, unknown> }
 }
@@ -193,4 +198,6 @@ export const closeCodes = {
   /** Too many connections (also refused with HTTP 503 before the upgrade when possible). */
   tryAgainLater: 1013,
   goingAway: 1001,
+  /** The server is restarting (after `server_restarting`): reconnect and resume. */
+  serviceRestart: 1012,
 } as const

@@ -46,8 +46,9 @@ export default defineNitroPlugin((nitroApp) => {
 
   const off = onStoredEvents((events) => {
     const projects = new Set<string>()
-    for (const e of events) projects.add(e.projectId)
-    bumpGenerations(projects)
+    // The process that stored an event bumps for it; with Redis the generations are shared.
+    for (const e of events) if (!e.remote) projects.add(e.projectId)
+    if (projects.size) bumpGenerations(projects)
   })
   nitroApp.hooks.hook('beforeResponse', async (event) => {
     if (event.method !== 'GET' && event.method !== 'HEAD' && hasPendingInvalidations()) await settleInvalidations()

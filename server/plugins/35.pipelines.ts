@@ -12,6 +12,8 @@ export default defineNitroPlugin((nitroApp) => {
   let pending: StoredEvent[] = []
   let scheduled = false
   const off = onStoredEvents((events) => {
+    // Events another process stored are that process's to react to, so each reaction happens once.
+    if (events[0]?.remote) events = events.filter(e => !e.remote)
     for (const e of events) {
       if (e.kind === 'pipeline.run.finished' && (e.derived as { ignored?: boolean } | undefined)?.ignored !== true) {
         void notifyPipelineRunFinished(String(e.payload.run_id))

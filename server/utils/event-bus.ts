@@ -13,6 +13,12 @@ export type StoredEvent = {
   payload: Record<string, unknown>
   /** What the projections derived (e.g. the stored message), for the realtime hub. */
   derived?: Record<string, unknown>
+  /**
+   * Stored by another process of the deployment (read back from the log, so no `derived`).
+   * Listeners with side effects (notifications, follow-up ingests) leave these to the
+   * process that stored them, so each happens once.
+   */
+  remote?: true
 }
 
 type Listener = (events: StoredEvent[]) => void
@@ -24,7 +30,26 @@ export function onStoredEvents(listener: Listener): () => void {
   return () => listeners.delete(listener)
 }
 
+/**
+ * With several processes on one database, a sequencer (server/utils/cluster.ts) sits between
+ * commit and listeners: it first hands over what other processes stored before these events,
+ * so listeners always see one gap-free seq order.
+ */
+type Sequencer = (events: StoredEvent[], deliver: (events: StoredEvent[]) => void) => void
+let sequencer: Sequencer | undefined
+
+export function setEventSequencer(next: Sequencer | undefined) {
+  sequencer = next
+}
+
 export function publishStoredEvents(events: StoredEvent[]) {
+  if (events.length === 0) return
+  if (sequencer) sequencer(events, deliverStoredEvents)
+  else deliverStoredEvents(events)
+}
+
+/** Straight to the listeners, in the order given (the sequencer's way out). */
+export function deliverStoredEvents(events: StoredEvent[]) {
   if (events.length === 0) return
   for (const listener of listeners) {
     try {

@@ -314,14 +314,23 @@ export class RealtimeHub {
   }
 
   /** Closes every connection (server shutdown). */
-  stop() {
+  stop(code: number = closeCodes.goingAway, reason = 'server shutting down') {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
     this.heartbeatTimer = undefined
     if (this.loadTimer) clearInterval(this.loadTimer)
     this.loadTimer = undefined
     for (const peer of [...this.peers]) {
-      peer.conn.close(closeCodes.goingAway, 'server shutting down')
+      peer.conn.close(code, reason)
       this.detach(peer)
+    }
+  }
+
+  /** Sends what the batch windows hold now (before a shutdown notice, so it follows them). */
+  flushPending() {
+    for (const group of this.groups.values()) {
+      if (group.timer) clearTimeout(group.timer)
+      group.timer = undefined
+      this.flush(group)
     }
   }
 

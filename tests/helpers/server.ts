@@ -67,9 +67,11 @@ export type TestServer = {
   restart: (extraEnv?: Record<string, string>) => Promise<void>
   /** Stops it and removes the data directory. */
   dispose: () => Promise<void>
+  /** The running process (to signal it, watch it exit). */
+  child: () => ChildProcess | undefined
 }
 
-export async function startServer(env: Record<string, string | undefined> = {}): Promise<TestServer> {
+export async function startServer(env: Record<string, string | undefined> = {}, options: { entry?: string, cwd?: string } = {}): Promise<TestServer> {
   const port = await freePort()
   const dataDir = env.SENECA_DATA_DIR ?? tempDir()
   let child: ChildProcess | undefined
@@ -79,8 +81,8 @@ export async function startServer(env: Record<string, string | undefined> = {}):
 
   const launch = async () => {
     log = ''
-    child = spawn(process.execPath, [serverEntry], {
-      cwd: tempDir('seneca-cwd-'),
+    child = spawn(process.execPath, [options.entry ?? serverEntry], {
+      cwd: options.cwd ?? tempDir('seneca-cwd-'),
       env: withoutUndefined({ ...process.env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), SENECA_DATA_DIR: dataDir, ...currentEnv }),
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -132,6 +134,7 @@ export async function startServer(env: Record<string, string | undefined> = {}):
       await stop()
       rmSync(dataDir, { recursive: true, force: true })
     },
+    child: () => child,
   }
 }
 

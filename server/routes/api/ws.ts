@@ -5,6 +5,7 @@
  */
 import type { Peer } from 'crossws'
 import { type RealtimePeer, attachOptions, crosswsConnection, prepareUpgrade, useRealtimeHub } from '../../utils/realtime'
+import { isDraining, RETRY_AFTER_S } from '../../utils/shutdown'
 
 const attached = new WeakMap<Peer, RealtimePeer>()
 
@@ -25,7 +26,10 @@ function release(peer: Peer) {
 }
 
 export default defineWebSocketHandler({
-  upgrade: request => prepareUpgrade(request),
+  // A server that is shutting down takes no new connections: the client retries elsewhere or later.
+  upgrade: request => isDraining()
+    ? new Response('server shutting down', { status: 503, headers: { 'Retry-After': String(RETRY_AFTER_S) } })
+    : prepareUpgrade(request),
   open: (peer) => {
     hubPeer(peer)
   },
