@@ -8,7 +8,7 @@ import type { Role } from './auth'
 export const openRoutes = [/^\/api\/health\/?$/, /^\/api\/openapi\.json$/, /^\/api\/ws\/?$/]
 
 /** Only admins. */
-export const adminRoutes = [/^\/api\/keys(\/|$)/, /^\/api\/audit(\/|$)/, /^\/api\/connectors(\/|$)/]
+export const adminRoutes = [/^\/api\/keys(\/|$)/, /^\/api\/audit(\/|$)/, /^\/api\/connectors(\/|$)/, /^\/api\/admin(\/|$)/]
 
 /** POSTs that only read (a batch lookup, a stream handshake). */
 const readingPosts = [/^\/api\/conversations\/batch\/?$/, /^\/api\/conversations\/[^/]+\/stream\/?$/]

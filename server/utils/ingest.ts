@@ -12,6 +12,7 @@ import { eventSchemas, type EventKind, type IngestEvent, type IngestResult } fro
 import { type Sqlite, useDatabase } from './db'
 import { publishStoredEvents, type StoredEvent } from './event-bus'
 import { newId } from './ids'
+import { retentionHorizon } from './maintenance'
 import { observeIngest } from './metrics'
 import { Projector } from './projections'
 
@@ -86,8 +87,9 @@ class IngestPath {
     const now = Date.now()
     const outcome: IngestOutcome = { results: new Array(raw.length), stored: 0, duplicates: 0, rejected: 0, events: [] }
     const batch: { event: Prepared, index: number }[] = []
+    const horizon = retentionHorizon(now)
     for (let index = 0; index < raw.length; index++) {
-      const checked = validate(raw[index], now, options)
+      const checked = validate(raw[index], now, options, horizon)
       if ('error' in checked) {
         outcome.results[index] = checked.error
         outcome.rejected++
@@ -135,7 +137,7 @@ function reject(id: string | null, code: string, message: string, details?: unkn
   return { id, status: 'rejected', error: details === undefined ? { code, message } : { code, message, details } }
 }
 
-function validate(raw: unknown, now: number, options: IngestOptions): { event: Prepared } | { error: IngestResult } {
+function validate(raw: unknown, now: number, options: IngestOptions, horizon: number): { event: Prepared } | { error: IngestResult } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { error: reject(null, 'VALIDATION_FAILED', 'an event must be a JSON object') }
   }
@@ -158,6 +160,10 @@ function validate(raw: unknown, now: number, options: IngestOptions): { event: P
   event.id = event.id ?? (event.kind === 'message' && event.message_id ? event.message_id : newId('evt'))
   event.ts = event.ts ?? now
   event.project_id = event.project_id ?? options.defaultProject ?? DEFAULT_PROJECT
+  if (event.ts < horizon) {
+    // Retention may already have deleted an event this old, so its id could no longer mark a re-send as a duplicate.
+    return { error: reject(event.id, 'RETENTION_EXPIRED', `event ts ${new Date(event.ts).toISOString()} is older than the events retention (SENECA_RETENTION_EVENTS) allows`, { oldest_accepted: new Date(horizon).toISOString() }) }
+  }
   if (options.projects && !options.projects.includes(event.project_id)) {
     return { error: reject(event.id, 'FORBIDDEN', `No access to project '${event.project_id}'`, { project_id: event.project_id }) }
   }

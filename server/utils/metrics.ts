@@ -102,6 +102,41 @@ new Gauge({
   },
 })
 
+new Gauge({
+  name: 'database_wal_bytes',
+  help: 'Size of the SQLite write-ahead log file (shrinks at each scheduled wal_checkpoint(TRUNCATE))',
+  registers: [registry],
+  collect() {
+    try {
+      this.set(statSync(`${useDatabase().sqlite.name}-wal`).size)
+    }
+    catch { /* no WAL file */ }
+  },
+})
+
+const retentionDeleted = new Counter({
+  name: 'retention_deleted_rows_total',
+  help: 'Rows deleted by retention, by data kind (messages, events, cost_events)',
+  labelNames: ['kind'] as const,
+  registers: [registry],
+})
+
+const maintenanceRuns = new Counter({
+  name: 'database_maintenance_total',
+  help: 'Database maintenance tasks run, by task (retention, checkpoint, optimize, vacuum) and result',
+  labelNames: ['task', 'result'] as const,
+  registers: [registry],
+})
+
+/** The retention job reports rows it deleted (server/utils/maintenance.ts). */
+export function observeRetentionDeleted(kind: string, rows: number) {
+  retentionDeleted.inc({ kind }, rows)
+}
+
+export function observeMaintenance(task: 'retention' | 'checkpoint' | 'optimize' | 'vacuum', result: 'ok' | 'busy' | 'error') {
+  maintenanceRuns.inc({ task, result })
+}
+
 const methods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 /** One answered HTTP request. `endpoint` must be a route pattern (`/api/conversations/:id`). */

@@ -6,20 +6,18 @@
  * 5xx answers are retried after SENECA_NOTIFY_RETRY_DELAYS_MS (default 1 s, 4 s, 16 s).
  */
 import { createHmac } from 'node:crypto'
+import { useConfig } from './config'
 import { useDatabase } from './db'
 import { newId } from './ids'
 import { pipelineRunSnapshot } from './pipelines'
 import { sendSmtpMail } from './smtp'
 
 export function notificationRetryDelays(): number[] {
-  const raw = process.env.SENECA_NOTIFY_RETRY_DELAYS_MS
-  if (!raw) return [1000, 4000, 16_000]
-  return raw.split(',').map(s => Number(s.trim())).filter(n => Number.isFinite(n) && n >= 0)
+  return useConfig().notifications.retryDelaysMs
 }
 
 function timeoutMs(): number {
-  const n = Number(process.env.SENECA_NOTIFY_TIMEOUT_MS ?? 10_000)
-  return Number.isFinite(n) && n > 0 ? n : 10_000
+  return useConfig().notifications.timeoutMs
 }
 
 export function signWebhookBody(body: string, secret: string): string {
@@ -91,7 +89,7 @@ export async function notifyPipelineRunFinished(runId: string): Promise<void> {
         const to = Array.isArray(target.config.to) ? target.config.to.filter((x): x is string => typeof x === 'string') : []
         await deliver(d, async () => {
           try {
-            await sendSmtpMail(process.env.SENECA_SMTP_URL ?? '', { from: process.env.SENECA_SMTP_FROM ?? 'seneca@localhost', to, subject: summary(payload), text: emailText(payload) })
+            await sendSmtpMail(useConfig().notifications.smtpUrl ?? '', { from: useConfig().notifications.smtpFrom, to, subject: summary(payload), text: emailText(payload) })
             return { ok: true, retry: false, statusCode: 250, error: null }
           }
           catch (error) {

@@ -12,6 +12,7 @@ import { Graph, layout } from '@dagrejs/dagre'
 import type { PipelineStageStatus, RawEvent } from '../../shared/events'
 import type { NotificationChannel, PipelineCreateBody, PipelineExecuteBody } from '../../shared/pipelines'
 import { inScope, type Scope, scopeSql } from './access'
+import { useConfig } from './config'
 import { useDatabase } from './db'
 import { apiError } from './errors'
 import type { StoredEvent } from './event-bus'
@@ -546,7 +547,7 @@ export function pipelineVisualization(id: string, runId: string | undefined, sco
 // Writes
 
 export function smtpConfigured(): boolean {
-  return !!process.env.SENECA_SMTP_URL
+  return !!useConfig().notifications.smtpUrl
 }
 
 function assertEmailPossible(path: string) {

@@ -88,6 +88,10 @@ const samples: Record<string, () => Promise<Call> | Call> = {
     await waitFor(async () => (await api(server.url, `/api/pipelines/ci/runs/${runId}`)).body.status === 'failed')
     return { path: `/api/pipelines/ci/runs/${runId}/retry`, json: { stage_id: 'build' } }
   },
+  downloadBackup: async () => {
+    const created = await api(server.url, '/api/admin/backups', { method: 'POST' })
+    return { path: created.body.download }
+  },
   revokeApiKey: async () => {
     const created = await api(server.url, '/api/keys', { method: 'POST', json: { name: 'to revoke', role: 'ingest', projects: ['shop'] } })
     return { path: `/api/keys/${created.body.id}` }
