@@ -5,6 +5,7 @@
  */
 import type { Statement } from 'better-sqlite3'
 import type { IngestEvent, IngestEventOf } from '../../shared/events'
+import { CostProjector } from './costs-projection'
 import type { Sqlite } from './db'
 
 const HOUR = 3_600_000
@@ -67,8 +68,10 @@ export class Projector {
   private conversations = new Map<string, ConversationState>()
   private agentActivity = new Map<string, number>()
   private projectActivity = new Map<string, number>()
+  private readonly costs: CostProjector
 
   constructor(private readonly sqlite: Sqlite) {
+    this.costs = new CostProjector(sqlite)
     const p = (sql: string) => sqlite.prepare(sql)
     this.st = {
       ensureProject: p(`INSERT OR IGNORE INTO projects (id, name, status, created_at, updated_at) VALUES (?, ?, 'active', ?, ?)`),
@@ -140,8 +143,6 @@ export class Projector {
         VALUES (@id, @projectId, @agentId, @taskId, @decision, @rationale, @alternatives, @confidence, @factors, @ts)`),
       insertArtifact: p(`INSERT OR REPLACE INTO artifacts (id, project_id, task_id, agent_id, name, artifact_type, location, description, ts)
         VALUES (@id, @projectId, @taskId, @agentId, @name, @artifactType, @location, @description, @ts)`),
-      insertCost: p(`INSERT INTO cost_events (event_id, project_id, agent_id, task_id, provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, cost_source, ts)
-        VALUES (@eventId, @projectId, @agentId, @taskId, @provider, @model, @input, @output, @cacheRead, @cacheWrite, @cost, @costSource, @ts)`),
       insertCommand: p(`INSERT INTO agent_commands (id, agent_id, project_id, command, parameters, status, issued_by, created_at, updated_at, expires_at)
         VALUES (@id, @agentId, @projectId, @command, @parameters, 'pending', @issuedBy, @ts, @ts, @expiresAt)`),
       getCommand: p(`SELECT id, agent_id, command, parameters, status FROM agent_commands WHERE id = ?`),
@@ -166,6 +167,7 @@ export class Projector {
     this.conversations.clear()
     this.agentActivity.clear()
     this.projectActivity.clear()
+    this.costs.discard()
   }
 
   /** Writes the batch's write-behind state; call before the transaction (or savepoint) ends. */
@@ -182,6 +184,7 @@ export class Projector {
     }
     for (const [id, ts] of this.agentActivity) this.st.touchAgent!.run(ts, id)
     for (const [id, ts] of this.projectActivity) this.st.touchProject!.run(ts, id)
+    this.costs.flush()
     this.discard()
   }
 
@@ -247,14 +250,7 @@ export class Projector {
           name: e.name, artifactType: e.artifact_type ?? null, location: e.location ?? null, description: e.description ?? null, ts: e.ts,
         })
         return undefined
-      case 'cost.usage':
-        this.st.insertCost!.run({
-          eventId: e.id, projectId: e.project_id, agentId: e.agent_id ?? null, taskId: e.task_id ?? null,
-          provider: e.provider ?? null, model: e.model, input: e.input_tokens, output: e.output_tokens,
-          cacheRead: e.cache_read_tokens, cacheWrite: e.cache_write_tokens,
-          cost: e.cost ?? null, costSource: e.cost === undefined ? 'unpriced' : 'reported', ts: e.ts,
-        })
-        return undefined
+      case 'cost.usage': return this.costs.apply(e)
       case 'alert.raised':
         this.st.insertAlert!.run({
           id: e.alert_id ?? e.id, projectId: e.project_id, severity: e.severity, type: e.type, message: e.message,

@@ -1,0 +1,503 @@
+/**
+ * Cost answers, read from the rollups the cost projection keeps (never by scanning usage
+ * events, except for the event list itself):
+ * - a window `[start, end)` is applied at hour granularity: full UTC days inside it come
+ *   from `cost_daily`, the hours at either edge from `cost_hourly`; per-task figuresOf come
+ *   from `cost_task_daily`, so at day granularity;
+ * - burn rate = cost in the last N hourly buckets up to and including the one of `as_of`,
+ *   divided by N (or by the buckets since the first usage, when that is later);
+ * - projection = spent in the window + burn rate × hours from `as_of` to the window's end.
+ * Every list is scoped by the caller's projects in the SQL `WHERE`.
+ */
+import type { Statement } from 'better-sqlite3'
+import type { z } from 'zod'
+import type {
+  CostFigures, costAgentDetailQuery, costDetailQuery, costEventListQuery, costListQuery, costPeriods, costSummaryQuery, costTimeseriesQuery,
+} from '../../shared/costs'
+import { type Scope, scopeSql } from './access'
+import { DAY_MS, HOUR_MS } from './costs-projection'
+import type { Sqlite } from './db'
+import { useDatabase } from './db'
+import { apiError } from './errors'
+import { iso } from './ids'
+import { round } from './values'
+
+type Params = Record<string, string | number>
+
+const statements = new WeakMap<Sqlite, Map<string, Statement>>()
+
+export function costStatement(sqlite: Sqlite, sql: string): Statement {
+  let cache = statements.get(sqlite)
+  if (!cache) statements.set(sqlite, (cache = new Map()))
+  let st = cache.get(sql)
+  if (!st) {
+    if (cache.size > 500) cache.clear()
+    cache.set(sql, (st = sqlite.prepare(sql)))
+  }
+  return st
+}
+
+// ---------------------------------------------------------------------------------------
+// Time
+
+export type CostPeriod = (typeof costPeriods)[number]
+
+/** The UTC calendar period containing `at`: `[start, end)`. ISO weeks start on Monday. */
+export function costPeriodBounds(period: CostPeriod | 'total', at: number): { start: number, end: number } {
+  const d = new Date(at)
+  if (period === 'total') return { start: 0, end: Number.MAX_SAFE_INTEGER }
+  if (period === 'day') {
+    const start = Math.floor(at / DAY_MS) * DAY_MS
+    return { start, end: start + DAY_MS }
+  }
+  if (period === 'week') {
+    const day = Math.floor(at / DAY_MS) * DAY_MS
+    const start = day - ((d.getUTCDay() + 6) % 7) * DAY_MS
+    return { start, end: start + 7 * DAY_MS }
+  }
+  return { start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) }
+}
+
+export type CostWindow = { period: CostPeriod | 'custom', start: number, end: number, asOf: number }
+
+type WindowQuery = { period: CostPeriod, since?: number, until?: number, as_of?: number }
+
+export function costWindow(q: WindowQuery, now = Date.now()): CostWindow {
+  const asOf = q.as_of ?? now
+  if (q.since !== undefined) {
+    const end = q.until ?? asOf + 1
+    if (end <= q.since) throw apiError('VALIDATION_FAILED', 'until must be after since', { since: iso(q.since), until: iso(end) })
+    return { period: 'custom', start: q.since, end, asOf }
+  }
+  const { start, end } = costPeriodBounds(q.period, asOf)
+  return { period: q.period, start, end, asOf }
+}
+
+function windowView(w: CostWindow) {
+  return { period: w.period, start: iso(w.start)!, end: iso(w.end)!, as_of: iso(w.asOf)! }
+}
+
+/** What a window reads: `[start, min(end, as_of)]`, widened to whole hours. */
+function readRange(w: CostWindow): { from: number, to: number } {
+  const last = Math.min(w.end - 1, w.asOf)
+  return { from: Math.floor(w.start / HOUR_MS) * HOUR_MS, to: Math.floor(last / HOUR_MS) * HOUR_MS + HOUR_MS }
+}
+
+// ---------------------------------------------------------------------------------------
+// Aggregation over the rollups
+
+export type CostFilter = {
+  scope: Scope
+  projectId?: string
+  agentId?: string
+  /** Exact model names (a model budget's glob resolved against the stored names). */
+  models?: string[]
+  model?: string
+}
+
+const FIGURES = `coalesce(sum(events), 0) AS events, coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
+  coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
+  coalesce(sum(cost), 0) AS cost, coalesce(sum(reported_cost), 0) AS reported_cost, coalesce(sum(unpriced_events), 0) AS unpriced_events`
+const ROLLUP_COLUMNS = 'project_id, agent_id, model, provider, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
+
+type FigureRow = {
+  events: number
+  input_tokens: number
+  output_tokens: number
+  cache_read_tokens: number
+  cache_write_tokens: number
+  cost: number
+  reported_cost: number
+  unpriced_events: number
+}
+
+export function figuresOf(r: FigureRow | undefined): CostFigures {
+  const f = r ?? { events: 0, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, cost: 0, reported_cost: 0, unpriced_events: 0 }
+  return {
+    cost: round(f.cost, 6), estimated_cost: round(f.cost - f.reported_cost, 6), reported_cost: round(f.reported_cost, 6),
+    events: f.events, unpriced_events: f.unpriced_events,
+    input_tokens: f.input_tokens, output_tokens: f.output_tokens, cache_read_tokens: f.cache_read_tokens, cache_write_tokens: f.cache_write_tokens,
+    total_tokens: f.input_tokens + f.output_tokens + f.cache_read_tokens + f.cache_write_tokens,
+  }
+}
+
+function filterSql(f: CostFilter, params: Params, options: { agentColumn?: boolean } = {}): string[] {
+  const where = scopeSql('project_id', f.scope, params)
+  if (f.projectId !== undefined) {
+    where.push('project_id = @projectId')
+    params.projectId = f.projectId
+  }
+  if (f.agentId !== undefined && options.agentColumn !== false) {
+    where.push('agent_id = @agentId')
+    params.agentId = f.agentId
+  }
+  if (f.model !== undefined) {
+    where.push('model = @model')
+    params.model = f.model
+  }
+  if (f.models !== undefined) {
+    where.push('model IN (SELECT value FROM json_each(@models))')
+    params.models = JSON.stringify(f.models)
+  }
+  return where
+}
+
+/**
+ * Figures over `[from, to)` (hour-aligned), grouped by some of project_id, agent_id, model,
+ * provider: whole days from the daily rollup, the hours at the edges from the hourly one.
+ */
+export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: number, groupBy: string[] = [], options: { top?: number } = {}) {
+  const params: Params = {}
+  const where = filterSql(f, params)
+  const and = where.length ? ` AND ${where.join(' AND ')}` : ''
+  const d0 = Math.ceil(from / DAY_MS) * DAY_MS
+  const d1 = Math.floor(to / DAY_MS) * DAY_MS
+  const days = d0 < d1
+  Object.assign(params, days ? { d0, d1, h0: from, hA: d0, hB: d1, h1: to } : { d0: 0, d1: 0, h0: from, hA: to, hB: to, h1: to })
+  const group = groupBy.join(', ')
+  const sql = `SELECT ${group ? `${group}, ` : ''}${FIGURES} FROM (
+      SELECT ${ROLLUP_COLUMNS} FROM cost_daily WHERE day >= @d0 AND day < @d1${and}
+      UNION ALL SELECT ${ROLLUP_COLUMNS} FROM cost_hourly WHERE hour >= @h0 AND hour < @hA${and}
+      UNION ALL SELECT ${ROLLUP_COLUMNS} FROM cost_hourly WHERE hour >= @hB AND hour < @h1${and}
+    )${group ? ` GROUP BY ${group} ORDER BY cost DESC, events DESC, ${group}` : ''}${options.top ? ` LIMIT ${Math.floor(options.top)}` : ''}`
+  return costStatement(sqlite, sql).all(params) as (FigureRow & Record<string, string>)[]
+}
+
+/** Per-task figuresOf over the UTC days overlapping `[from, to)`, costliest first. */
+function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, top: number) {
+  const params: Params = { d0: Math.floor(from / DAY_MS) * DAY_MS, d1: Math.ceil(to / DAY_MS) * DAY_MS }
+  const where = filterSql(f, params, { agentColumn: false })
+  const sql = `SELECT task_id, ${FIGURES} FROM cost_task_daily WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
+    GROUP BY task_id ORDER BY cost DESC, events DESC, task_id LIMIT ${Math.floor(top)}`
+  return costStatement(sqlite, sql).all(params) as (FigureRow & { task_id: string })[]
+}
+
+/** Per-task figuresOf of one agent: its usage events (indexed by agent and time). */
+function agentTaskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, top: number) {
+  const params: Params = { agentId: f.agentId!, from, to }
+  const where = scopeSql('project_id', f.scope, params)
+  if (f.projectId !== undefined) {
+    where.push('project_id = @projectId')
+    params.projectId = f.projectId
+  }
+  const sql = `SELECT task_id, count(*) AS events, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+      sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens, coalesce(sum(cost), 0) AS cost,
+      coalesce(sum(CASE WHEN cost_source = 'reported' THEN cost END), 0) AS reported_cost, sum(cost_source = 'unpriced') AS unpriced_events
+    FROM cost_events WHERE agent_id = @agentId AND ts >= @from AND ts < @to AND task_id IS NOT NULL${where.length ? ` AND ${where.join(' AND ')}` : ''}
+    GROUP BY task_id ORDER BY cost DESC, events DESC, task_id LIMIT ${Math.floor(top)}`
+  return costStatement(sqlite, sql).all(params) as (FigureRow & { task_id: string })[]
+}
+
+export type BurnRate = { per_hour: number, per_day: number, window_start: string, window_end: string, hours: number, cost_in_window: number }
+
+/** See the header: the N hourly buckets up to the one of `asOf`, or fewer since the first usage. */
+export function costBurnRate(sqlite: Sqlite, f: CostFilter, asOf: number, windowHours: number): BurnRate {
+  const params: Params = {}
+  const where = filterSql(f, params)
+  const and = where.length ? ` AND ${where.join(' AND ')}` : ''
+  const end = Math.floor(asOf / HOUR_MS) * HOUR_MS + HOUR_MS
+  const first = (costStatement(sqlite, `SELECT min(hour) AS first FROM cost_hourly WHERE hour < @end${and}`).get({ ...params, end }) as { first: number | null }).first
+  const start = Math.max(end - windowHours * HOUR_MS, first ?? end - windowHours * HOUR_MS)
+  const { cost } = costStatement(sqlite, `SELECT coalesce(sum(cost), 0) AS cost FROM cost_hourly WHERE hour >= @start AND hour < @end${and}`)
+    .get({ ...params, start, end }) as { cost: number }
+  const hours = Math.max(1, (end - start) / HOUR_MS)
+  const perHour = cost / hours
+  return {
+    per_hour: round(perHour, 6), per_day: round(perHour * 24, 6), window_start: iso(start)!, window_end: iso(end)!, hours,
+    cost_in_window: round(cost, 6),
+  }
+}
+
+function projectionOf(w: CostWindow, spent: number, burn: BurnRate) {
+  if (w.end <= w.asOf || w.end >= Number.MAX_SAFE_INTEGER) return null
+  const hoursRemaining = (w.end - w.asOf) / HOUR_MS
+  return {
+    period_end: iso(w.end)!, hours_remaining: round(hoursRemaining, 4), spent: round(spent, 6),
+    projected_cost: round(spent + (burn.cost_in_window / burn.hours) * hoursRemaining, 6),
+  }
+}
+
+function names(sqlite: Sqlite, table: 'projects' | 'tasks', ids: string[]): Map<string, string> {
+  if (!ids.length) return new Map()
+  const rows = costStatement(sqlite, `SELECT id, name FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as { id: string, name: string }[]
+  return new Map(rows.map(r => [r.id, r.name]))
+}
+
+function byProject(sqlite: Sqlite, rows: (FigureRow & Record<string, string>)[]) {
+  const n = names(sqlite, 'projects', rows.map(r => r.project_id!))
+  return rows.map(r => ({ project_id: r.project_id!, name: n.get(r.project_id!) ?? null, ...figuresOf(r) }))
+}
+
+function byTask(sqlite: Sqlite, rows: (FigureRow & { task_id: string })[]) {
+  const n = names(sqlite, 'tasks', rows.map(r => r.task_id))
+  return rows.map(r => ({ task_id: r.task_id, name: n.get(r.task_id) ?? null, ...figuresOf(r) }))
+}
+
+const byAgent = (rows: (FigureRow & Record<string, string>)[]) => rows.map(r => ({ agent_id: r.agent_id || null, ...figuresOf(r) }))
+const byModel = (rows: (FigureRow & Record<string, string>)[]) => rows.map(r => ({ model: r.model!, provider: r.provider || null, ...figuresOf(r) }))
+
+function dailyOf(sqlite: Sqlite, f: CostFilter, w: CostWindow) {
+  const { from, to } = readRange(w)
+  const params: Params = { d0: Math.floor(from / DAY_MS) * DAY_MS, d1: to }
+  const where = filterSql(f, params)
+  const rows = costStatement(sqlite, `SELECT day, ${FIGURES} FROM cost_daily WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
+    GROUP BY day ORDER BY day`).all(params) as (FigureRow & { day: number })[]
+  return rows.map(r => ({ start: iso(r.day)!, ...figuresOf(r) }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Endpoints
+
+type SummaryQuery = z.output<typeof costSummaryQuery>
+
+export function costSummary(q: SummaryQuery, scope: Scope, now = Date.now()) {
+  const { sqlite } = useDatabase()
+  const w = costWindow(q, now)
+  const f: CostFilter = { scope, projectId: q.project_id }
+  const { from, to } = readRange(w)
+  const totals = figuresOf(aggregateCosts(sqlite, f, from, to)[0])
+  const burn = costBurnRate(sqlite, f, w.asOf, q.burn_window_hours)
+  return {
+    currency: 'USD' as const,
+    total_cost: totals.cost,
+    window: windowView(w),
+    totals,
+    by_project: byProject(sqlite, aggregateCosts(sqlite, f, from, to, ['project_id'], { top: q.top })),
+    by_agent: byAgent(aggregateCosts(sqlite, f, from, to, ['agent_id'], { top: q.top })),
+    by_task: byTask(sqlite, taskAggregate(sqlite, f, from, to, q.top)),
+    by_model: byModel(aggregateCosts(sqlite, f, from, to, ['model', 'provider'], { top: q.top })),
+    burn_rate: burn,
+    projection: projectionOf(w, totals.cost, burn),
+  }
+}
+
+export function costProjects(q: z.output<typeof costListQuery>, scope: Scope, now = Date.now()) {
+  const { sqlite } = useDatabase()
+  const w = costWindow(q, now)
+  const f: CostFilter = { scope, projectId: q.project_id }
+  const { from, to } = readRange(w)
+  const rows = byProject(sqlite, aggregateCosts(sqlite, f, from, to, ['project_id'], { top: q.limit }))
+  return {
+    currency: 'USD' as const,
+    window: windowView(w),
+    projects: rows.map((r) => {
+      const burn = costBurnRate(sqlite, { scope: null, projectId: r.project_id }, w.asOf, q.burn_window_hours)
+      return { ...r, burn_rate_per_day: burn.per_day, projected_cost: projectionOf(w, r.cost, burn)?.projected_cost ?? null }
+    }),
+  }
+}
+
+export function costProject(projectId: string, q: z.output<typeof costDetailQuery>, now = Date.now()) {
+  const { sqlite } = useDatabase()
+  const project = costStatement(sqlite, 'SELECT name FROM projects WHERE id = ?').get(projectId) as { name: string } | undefined
+  if (!project) throw apiError('PROJECT_NOT_FOUND', `Project '${projectId}' does not exist`, { project_id: projectId })
+  const w = costWindow(q, now)
+  const f: CostFilter = { scope: null, projectId }
+  const { from, to } = readRange(w)
+  const totals = figuresOf(aggregateCosts(sqlite, f, from, to)[0])
+  const burn = costBurnRate(sqlite, f, w.asOf, q.burn_window_hours)
+  return {
+    currency: 'USD' as const,
+    project_id: projectId,
+    name: project.name,
+    window: windowView(w),
+    totals,
+    by_agent: byAgent(aggregateCosts(sqlite, f, from, to, ['agent_id'], { top: q.top })),
+    by_task: byTask(sqlite, taskAggregate(sqlite, f, from, to, q.top)),
+    by_model: byModel(aggregateCosts(sqlite, f, from, to, ['model', 'provider'], { top: q.top })),
+    daily: dailyOf(sqlite, f, w),
+    burn_rate: burn,
+    projection: projectionOf(w, totals.cost, burn),
+  }
+}
+
+export function costAgents(q: z.output<typeof costListQuery>, scope: Scope, now = Date.now()) {
+  const { sqlite } = useDatabase()
+  const w = costWindow(q, now)
+  const f: CostFilter = { scope, projectId: q.project_id }
+  const { from, to } = readRange(w)
+  const rows = aggregateCosts(sqlite, f, from, to, ['agent_id', 'project_id'], { top: q.limit + 1 }).filter(r => r.agent_id !== '').slice(0, q.limit)
+  return {
+    currency: 'USD' as const,
+    window: windowView(w),
+    agents: rows.map((r) => {
+      const burn = costBurnRate(sqlite, { scope: null, projectId: r.project_id, agentId: r.agent_id }, w.asOf, q.burn_window_hours)
+      return { agent_id: r.agent_id!, project_id: r.project_id!, ...figuresOf(r), burn_rate_per_day: burn.per_day }
+    }),
+  }
+}
+
+export function costAgent(agentId: string, q: z.output<typeof costAgentDetailQuery>, scope: Scope, now = Date.now()) {
+  const { sqlite } = useDatabase()
+  const params: Params = { agentId }
+  const where = scopeSql('project_id', scope, params)
+  const projects = (costStatement(sqlite, `SELECT DISTINCT project_id FROM cost_daily WHERE agent_id = @agentId${where.length ? ` AND ${where.join(' AND ')}` : ''} ORDER BY project_id`)
+    .all(params) as { project_id: string }[]).map(r => r.project_id)
+  const known = costStatement(sqlite, 'SELECT project_id FROM agents WHERE id = ?').get(agentId) as { project_id: string } | undefined
+  const visibleAgent = projects.length > 0 || (known !== undefined && (scope === null || scope.includes(known.project_id)))
+  if (!visibleAgent) throw apiError('AGENT_NOT_FOUND', `Agent with ID '${agentId}' does not exist`, { agent_id: agentId })
+  const w = costWindow(q, now)
+  const f: CostFilter = { scope, projectId: q.project_id, agentId }
+  const { from, to } = readRange(w)
+  const totals = figuresOf(aggregateCosts(sqlite, f, from, to)[0])
+  const burn = costBurnRate(sqlite, f, w.asOf, q.burn_window_hours)
+  return {
+    currency: 'USD' as const,
+    agent_id: agentId,
+    projects,
+    window: windowView(w),
+    totals,
+    by_model: byModel(aggregateCosts(sqlite, f, from, to, ['model', 'provider'], { top: q.top })),
+    by_project: byProject(sqlite, aggregateCosts(sqlite, f, from, to, ['project_id'], { top: q.top })),
+    by_task: byTask(sqlite, agentTaskAggregate(sqlite, f, w.start, Math.min(w.end, w.asOf + 1), q.top)),
+    daily: dailyOf(sqlite, f, w),
+    burn_rate: burn,
+    projection: projectionOf(w, totals.cost, burn),
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Time series
+
+const MAX_BUCKETS = 2000
+
+function bucketStart(bucket: 'hour' | 'day' | 'week' | 'month', t: number): number {
+  if (bucket === 'hour') return Math.floor(t / HOUR_MS) * HOUR_MS
+  return costPeriodBounds(bucket, t).start
+}
+
+function nextBucket(bucket: 'hour' | 'day' | 'week' | 'month', t: number): number {
+  if (bucket === 'hour') return t + HOUR_MS
+  return costPeriodBounds(bucket, t).end
+}
+
+export function costTimeseries(q: z.output<typeof costTimeseriesQuery>, scope: Scope, now = Date.now()) {
+  const { sqlite } = useDatabase()
+  const until = q.until ?? now + 1
+  let since = q.since
+  if (since === undefined) {
+    since = bucketStart(q.bucket, until - 1)
+    for (let i = 1; i < 48; i++) since = bucketStart(q.bucket, since - 1)
+  }
+  if (until <= since) throw apiError('VALIDATION_FAILED', 'until must be after since', { since: iso(since), until: iso(until) })
+  const starts: number[] = []
+  for (let t = bucketStart(q.bucket, since); t < until; t = nextBucket(q.bucket, t)) {
+    starts.push(t)
+    if (starts.length > MAX_BUCKETS) {
+      throw apiError('VALIDATION_FAILED', `At most ${MAX_BUCKETS} buckets: choose a larger bucket or a shorter range`, { bucket: q.bucket, max_buckets: MAX_BUCKETS })
+    }
+  }
+  const from = starts[0]!
+  const to = nextBucket(q.bucket, starts.at(-1)!)
+  const params: Params = { from, to }
+  const where = filterSql({ scope, projectId: q.project_id, agentId: q.agent_id, model: q.model }, params)
+  const table = q.bucket === 'hour' ? 'cost_hourly' : 'cost_daily'
+  const column = q.bucket === 'hour' ? 'hour' : 'day'
+  const bucketExpr = q.bucket === 'week'
+    ? `day - ((day / ${DAY_MS} + 3) % 7) * ${DAY_MS}`
+    : q.bucket === 'month' ? `CAST(strftime('%s', day / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000` : column
+  const keyColumn = q.group_by === 'project' ? 'project_id' : q.group_by === 'agent' ? 'agent_id' : q.group_by === 'model' ? 'model' : null
+  const sql = `SELECT ${bucketExpr} AS bucket${keyColumn ? `, ${keyColumn} AS key` : ''}, ${FIGURES} FROM ${table}
+    WHERE ${column} >= @from AND ${column} < @to${where.length ? ` AND ${where.join(' AND ')}` : ''}
+    GROUP BY bucket${keyColumn ? ', key' : ''}`
+  const rows = costStatement(sqlite, sql).all(params) as (FigureRow & { bucket: number, key?: string })[]
+  const fill = (source: (FigureRow & { bucket: number })[]) => {
+    const byBucket = new Map<number, FigureRow>()
+    for (const r of source) {
+      const known = byBucket.get(r.bucket)
+      byBucket.set(r.bucket, known ? sumRows(known, r) : r)
+    }
+    return starts.map(s => ({ start: iso(s)!, ...figuresOf(byBucket.get(s)) }))
+  }
+  const answer = {
+    currency: 'USD' as const, bucket: q.bucket, since: iso(from)!, until: iso(to)!, points: fill(rows),
+  }
+  if (!keyColumn) return answer
+  const perKey = new Map<string, (FigureRow & { bucket: number })[]>()
+  for (const r of rows) perKey.set(r.key!, [...(perKey.get(r.key!) ?? []), r])
+  const series = [...perKey.entries()]
+    .map(([key, list]) => ({ key, cost: list.reduce((s, r) => s + r.cost, 0), list }))
+    .sort((a, b) => b.cost - a.cost || a.key.localeCompare(b.key))
+    .slice(0, 10)
+    .map(s => ({ key: s.key === '' ? null : s.key, cost: round(s.cost, 6), points: fill(s.list) }))
+  return { ...answer, series }
+}
+
+function sumRows(a: FigureRow, b: FigureRow): FigureRow {
+  return {
+    events: a.events + b.events, input_tokens: a.input_tokens + b.input_tokens, output_tokens: a.output_tokens + b.output_tokens,
+    cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens, cache_write_tokens: a.cache_write_tokens + b.cache_write_tokens,
+    cost: a.cost + b.cost, reported_cost: a.reported_cost + b.reported_cost, unpriced_events: a.unpriced_events + b.unpriced_events,
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Usage events
+
+type CostEventDbRow = {
+  seq: number
+  event_id: string
+  project_id: string
+  agent_id: string | null
+  task_id: string | null
+  provider: string | null
+  model: string
+  input_tokens: number
+  output_tokens: number
+  cache_read_tokens: number
+  cache_write_tokens: number
+  cost: number | null
+  cost_source: 'reported' | 'estimated' | 'unpriced'
+  price_id: number | null
+  ts: number
+}
+
+const EVENT_COLUMNS = 'seq, event_id, project_id, agent_id, task_id, provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, cost_source, price_id, ts'
+
+function eventView(r: CostEventDbRow) {
+  return {
+    id: r.event_id, seq: r.seq, project_id: r.project_id, agent_id: r.agent_id, task_id: r.task_id, provider: r.provider, model: r.model,
+    input_tokens: r.input_tokens, output_tokens: r.output_tokens, cache_read_tokens: r.cache_read_tokens, cache_write_tokens: r.cache_write_tokens,
+    cost: r.cost === null ? null : round(r.cost, 9), cost_source: r.cost_source, price_id: r.price_id, timestamp: iso(r.ts)!,
+  }
+}
+
+/** The priced usage rows behind every figure, newest first (by seq). */
+export function listCostEvents(q: z.output<typeof costEventListQuery>, scope: Scope) {
+  const { sqlite } = useDatabase()
+  const params: Params = { limit: q.limit + 1 }
+  const where = scopeSql('project_id', scope, params)
+  const eq = (column: string, value: string | undefined) => {
+    if (value === undefined) return
+    where.push(`${column} = @${column}`)
+    params[column] = value
+  }
+  eq('project_id', q.project_id)
+  eq('agent_id', q.agent_id)
+  eq('task_id', q.task_id)
+  eq('model', q.model)
+  eq('cost_source', q.cost_source)
+  if (q.since !== undefined) {
+    where.push('ts >= @since')
+    params.since = q.since
+  }
+  if (q.until !== undefined) {
+    where.push('ts < @until')
+    params.until = q.until
+  }
+  if (q.before_seq !== undefined) {
+    where.push('seq < @beforeSeq')
+    params.beforeSeq = q.before_seq
+  }
+  const rows = costStatement(sqlite, `SELECT ${EVENT_COLUMNS} FROM cost_events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`)
+    .all(params) as CostEventDbRow[]
+  const hasMore = rows.length > q.limit
+  const page = hasMore ? rows.slice(0, q.limit) : rows
+  return { events: page.map(eventView), has_more: hasMore, next_before_seq: hasMore ? page.at(-1)!.seq : null }
+}
+
+/** The stored, priced usage of one event (for replayed realtime `cost_update`s). */
+export function costOfEvent(sqlite: Sqlite, eventId: string): { cost: number | null, cost_source: string, price_id: number | null, provider: string | null } | undefined {
+  return costStatement(sqlite, 'SELECT cost, cost_source, price_id, provider FROM cost_events WHERE event_id = ?').get(eventId) as
+    { cost: number | null, cost_source: string, price_id: number | null, provider: string | null } | undefined
+}

@@ -1,0 +1,267 @@
+/**
+ * Cost tracking with figures a reader can check by hand: the price table (matching, history,
+ * overrides, free local models), re-costing, windows, burn rate and projection, budgets with
+ * their alerts, pauses and forecasts. Prices are US dollars per million tokens.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Principal } from '../../server/utils/auth'
+import { createPrice, deletePrice, resolvePrice, syncBuiltinPrices, updatePrice } from '../../server/utils/costs-admin'
+import { checkBudgetsAfter, createBudget, getBudget, updateBudget } from '../../server/utils/costs-budgets'
+import { costAgent, costPeriodBounds, costProject, costSummary, costTimeseries, listCostEvents } from '../../server/utils/costs'
+import { BUILTIN_PRICES, modelNames, patternMatches, specificity } from '../../server/utils/costs-prices'
+import { closeDatabase, openDatabase, setDatabase, useDatabase } from '../../server/utils/db'
+import { ingest } from '../../server/utils/ingest'
+import { budgetBody, costSummaryQuery, costTimeseriesQuery } from '../../shared/costs'
+
+const H = 3_600_000
+/** Monday 2 March 2026, 00:00 UTC. */
+const T0 = Date.UTC(2026, 2, 2)
+const admin: Principal = { id: 'user:ops', kind: 'jwt', role: 'admin', projects: '*' }
+const member: Principal = { id: 'user:dev', kind: 'jwt', role: 'member', projects: ['p'] }
+
+const rows = <T>(sql: string, ...args: unknown[]) => useDatabase().sqlite.prepare(sql).all(...args) as T[]
+const row = <T>(sql: string, ...args: unknown[]) => useDatabase().sqlite.prepare(sql).get(...args) as T
+
+let n = 0
+function usage(fields: Record<string, unknown>) {
+  const outcome = ingest([{ kind: 'cost.usage', id: `u-${++n}`, project_id: 'p', agent_id: 'a', ...fields }], 'test')
+  expect(outcome.rejected, JSON.stringify(outcome.results)).toBe(0)
+  return outcome
+}
+const costOf = (id: string) => row<{ cost: number | null, cost_source: string, price_id: number | null }>('SELECT cost, cost_source, price_id FROM cost_events WHERE event_id = ?', id)
+const summary = (q: Record<string, string>) => costSummary(costSummaryQuery.parse(q), null, T0)
+
+beforeEach(() => {
+  setDatabase(openDatabase(':memory:'))
+  syncBuiltinPrices()
+  n = 0
+})
+afterEach(() => closeDatabase())
+
+describe('the model price table', () => {
+  it('matches dated, routed and cloud names to the shipped prices, the most specific first', () => {
+    expect(modelNames('openai/GPT-4o')).toEqual(['openai/gpt-4o', 'gpt-4o'])
+    expect(modelNames('us.anthropic.claude-sonnet-4-20250514-v1:0')).toContain('claude-sonnet-4-20250514')
+    expect(patternMatches('claude-sonnet-4*', 'claude-sonnet-4-5-20250929')).toBe(true)
+    expect(patternMatches('gpt-4o', 'GPT-4o')).toBe(true)
+    expect(patternMatches('gpt-4o', 'gpt-4o-mini')).toBe(false)
+    expect(specificity('gpt-4o-mini*')).toBeGreaterThan(specificity('gpt-4o*'))
+    expect(specificity('gpt-4o')).toBeGreaterThan(specificity('gpt-4o-mini*'))
+    expect(BUILTIN_PRICES.length).toBeGreaterThan(30)
+  })
+
+  it('prices input, output, cache reads and cache writes separately', () => {
+    // 1M input × $3 + 0.1M output × $15 + 0.2M cache reads × $0.30 + 0.04M cache writes × $3.75 = 3 + 1.5 + 0.06 + 0.15
+    usage({ model: 'claude-sonnet-4-20250514', provider: 'Anthropic', input_tokens: 1_000_000, output_tokens: 100_000, cache_read_tokens: 200_000, cache_write_tokens: 40_000, ts: T0 })
+    expect(costOf('u-1').cost).toBeCloseTo(4.71, 9)
+    expect(costOf('u-1').cost_source).toBe('estimated')
+    expect(row<{ provider: string }>('SELECT provider FROM cost_events').provider).toBe('anthropic')
+  })
+
+  it('uses the price in force when the usage happened', () => {
+    usage({ model: 'gpt-4o', input_tokens: 1_000_000, ts: Date.UTC(2024, 8, 1) })
+    usage({ model: 'openai/gpt-4o-2024-08-06', input_tokens: 1_000_000, ts: Date.UTC(2024, 10, 1) })
+    usage({ model: 'gpt-4o-mini-2024-07-18', input_tokens: 1_000_000, ts: Date.UTC(2024, 10, 1) })
+    expect(costOf('u-1').cost).toBeCloseTo(5, 9)
+    expect(costOf('u-2').cost).toBeCloseTo(2.5, 9)
+    expect(costOf('u-3').cost).toBeCloseTo(0.15, 9)
+  })
+
+  it('prices local models at $0, leaves unknown models unpriced and keeps reported costs', () => {
+    usage({ model: 'llama3.1:8b', provider: 'ollama', input_tokens: 5_000, output_tokens: 500, ts: T0 })
+    usage({ model: 'mystery-1', input_tokens: 1_000, ts: T0 })
+    usage({ model: 'claude-sonnet-4-5', input_tokens: 1_000_000, cost: 0.42, ts: T0 })
+    expect(costOf('u-1')).toMatchObject({ cost: 0, cost_source: 'estimated' })
+    expect(costOf('u-2')).toEqual({ cost: null, cost_source: 'unpriced', price_id: null })
+    expect(costOf('u-3')).toEqual({ cost: 0.42, cost_source: 'reported', price_id: null })
+    const s = summary({ period: 'day', as_of: String(T0 + H) })
+    expect(s.totals).toMatchObject({ cost: 0.42, reported_cost: 0.42, estimated_cost: 0, events: 3, unpriced_events: 1, input_tokens: 1_006_000 })
+  })
+
+  it('re-costs stored usage when a project override is added, changed and removed', () => {
+    for (let i = 0; i < 3; i++) usage({ model: 'claude-sonnet-4-5', provider: 'anthropic', input_tokens: 1_000_000, ts: T0 + i * H })
+    usage({ model: 'claude-sonnet-4-5', provider: 'anthropic', input_tokens: 1_000_000, ts: T0, project_id: 'other' })
+    const month = () => summary({ period: 'month', as_of: String(T0 + 5 * H), project_id: 'p' }).totals.cost
+    expect(month()).toBeCloseTo(9, 9)
+
+    const created = createPrice(member, { model_pattern: 'claude-sonnet-4-5*', project_id: 'p', input_per_mtok: 1, output_per_mtok: 5 })
+    expect(created.recosted).toEqual({ events: 3, models: 1 })
+    expect(month()).toBeCloseTo(3, 9)
+    expect(costOf('u-1').price_id).toBe(created.price.id)
+    expect(costOf('u-4').cost).toBeCloseTo(3, 9) // the other project keeps the shipped price
+    expect(rows('SELECT sum(cost) AS c FROM cost_hourly WHERE project_id = ?', 'p')).toEqual([{ c: 3 }])
+
+    updatePrice(member, created.price.id, { input_per_mtok: 2 }, ['p'])
+    expect(month()).toBeCloseTo(6, 9)
+    deletePrice(member, created.price.id, ['p'])
+    expect(month()).toBeCloseTo(9, 9)
+    expect(rows('SELECT sum(cost) AS c FROM cost_task_daily')).toEqual([{ c: null }])
+  })
+
+  it('applies a price only from its effective date, and prices earlier usage when the date moves back', () => {
+    usage({ model: 'mystery-2', input_tokens: 1_000_000, ts: T0 })
+    usage({ model: 'mystery-2', input_tokens: 1_000_000, ts: T0 + 2 * H })
+    const price = createPrice(admin, { model_pattern: 'mystery-*', input_per_mtok: 4, output_per_mtok: 8, effective_from: T0 + H })
+    expect(costOf('u-1').cost_source).toBe('unpriced')
+    expect(costOf('u-2').cost).toBeCloseTo(4, 9)
+    const moved = updatePrice(admin, price.price.id, { effective_from: T0 }, null)
+    expect(moved.recosted.events).toBe(2)
+    expect(costOf('u-1').cost).toBeCloseTo(4, 9)
+    expect(resolvePrice({ model: 'mystery-2', at: T0 }).price?.id).toBe(price.price.id)
+  })
+
+  it('keeps prices for every project to admins and shipped prices read-only', () => {
+    expect(() => createPrice(member, { model_pattern: 'x', input_per_mtok: 1, output_per_mtok: 1 })).toThrow(/admins/)
+    expect(() => createPrice(member, { model_pattern: 'x', project_id: 'q', input_per_mtok: 1, output_per_mtok: 1 })).toThrow(/No access/)
+    const builtin = row<{ id: number }>('SELECT id FROM model_prices WHERE builtin = 1 LIMIT 1')
+    expect(() => updatePrice(admin, builtin.id, { input_per_mtok: 1 }, null)).toThrow(/read-only/)
+  })
+
+  it('keeps the shipped prices in step and changes nothing when they did not change', () => {
+    expect(syncBuiltinPrices().changed).toBe(0)
+    useDatabase().sqlite.prepare(`UPDATE model_prices SET input_per_mtok = 99, updated_at = updated_at + 1 WHERE builtin = 1 AND model_pattern = 'claude-sonnet-4*'`).run()
+    usage({ model: 'claude-sonnet-4-5', input_tokens: 1_000_000, ts: T0 })
+    expect(costOf('u-1').cost).toBeCloseTo(99, 9)
+    expect(syncBuiltinPrices()).toMatchObject({ changed: 1, events: 1 })
+    expect(costOf('u-1').cost).toBeCloseTo(3, 9)
+  })
+})
+
+describe('windows, burn rate and projection', () => {
+  function threeHours() {
+    usage({ model: 'm', cost: 1, ts: T0 + H, task_id: 't1' })
+    usage({ model: 'm', cost: 2, ts: T0 + 2 * H, task_id: 't1', agent_id: 'b' })
+    usage({ model: 'n', cost: 3, ts: T0 + 25 * H, task_id: 't2' })
+  }
+
+  it('sums the period, breaks it down and projects it to the period\'s end', () => {
+    threeHours()
+    const day2 = summary({ period: 'day', as_of: String(T0 + 25.5 * H) })
+    expect(day2.window).toEqual({ period: 'day', start: new Date(T0 + 24 * H).toISOString(), end: new Date(T0 + 48 * H).toISOString(), as_of: new Date(T0 + 25.5 * H).toISOString() })
+    expect(day2.total_cost).toBe(3)
+    // Burn: the 24 hourly buckets up to 25:00–26:00 start at 02:00 and hold $2 + $3.
+    expect(day2.burn_rate).toMatchObject({ per_hour: round6(5 / 24), cost_in_window: 5, hours: 24 })
+    // 22.5 hours left in the day: 3 + 5/24 × 22.5
+    expect(day2.projection).toEqual({ period_end: new Date(T0 + 48 * H).toISOString(), hours_remaining: 22.5, spent: 3, projected_cost: 7.6875 })
+
+    const month = summary({ period: 'month', as_of: String(T0 + 25.5 * H) })
+    expect(month.totals.cost).toBe(6)
+    expect(month.by_agent.map(a => [a.agent_id, a.cost])).toEqual([['a', 4], ['b', 2]])
+    expect(month.by_task.map(t => [t.task_id, t.cost])).toEqual([['t1', 3], ['t2', 3]])
+    expect(month.by_model.map(m => [m.model, m.cost, m.events])).toEqual([['m', 3, 2], ['n', 3, 1]])
+    expect(month.by_project).toMatchObject([{ project_id: 'p', cost: 6, events: 3 }])
+  })
+
+  it('applies a custom window at hour granularity and counts the first usage in the burn rate', () => {
+    threeHours()
+    expect(summary({ since: String(T0 + H), until: String(T0 + 2 * H), as_of: String(T0 + 30 * H) }).totals.cost).toBe(1)
+    expect(summary({ since: String(T0), until: String(T0 + 26 * H), as_of: String(T0 + 30 * H) }).totals.cost).toBe(6)
+    // As of 02:30 the usage began at 01:00: two buckets, $3.
+    expect(summary({ period: 'day', as_of: String(T0 + 2.5 * H) }).burn_rate).toMatchObject({ per_hour: 1.5, hours: 2 })
+  })
+
+  it('computes UTC periods: days, ISO weeks from Monday, months', () => {
+    const wed = Date.UTC(2026, 2, 4, 15)
+    expect(costPeriodBounds('day', wed)).toEqual({ start: Date.UTC(2026, 2, 4), end: Date.UTC(2026, 2, 5) })
+    expect(costPeriodBounds('week', wed)).toEqual({ start: T0, end: Date.UTC(2026, 2, 9) })
+    expect(costPeriodBounds('week', Date.UTC(2026, 2, 8, 23))).toEqual({ start: T0, end: Date.UTC(2026, 2, 9) })
+    expect(costPeriodBounds('month', wed)).toEqual({ start: Date.UTC(2026, 2, 1), end: Date.UTC(2026, 3, 1) })
+  })
+
+  it('answers time series in buckets, empty ones included, and per model', () => {
+    threeHours()
+    const hours = costTimeseries(costTimeseriesQuery.parse({ bucket: 'hour', since: String(T0), until: String(T0 + 3 * H) }), null)
+    expect(hours.points.map(p => p.cost)).toEqual([0, 1, 2])
+    const days = costTimeseries(costTimeseriesQuery.parse({ bucket: 'day', since: String(T0), until: String(T0 + 48 * H), group_by: 'model' }), null)
+    expect(days.points.map(p => p.cost)).toEqual([3, 3])
+    expect(days.series?.map(s => [s.key, s.points.map(p => p.cost)])).toEqual([['m', [3, 0]], ['n', [0, 3]]])
+    const weeks = costTimeseries(costTimeseriesQuery.parse({ bucket: 'week', since: String(T0), until: String(T0 + 8 * 24 * H) }), null)
+    expect(weeks.points).toHaveLength(2)
+    expect(weeks.points[0]).toMatchObject({ start: new Date(T0).toISOString(), cost: 6 })
+  })
+
+  it('lists the rows behind the figures, and details a project and an agent', () => {
+    threeHours()
+    const page = listCostEvents({ limit: 2 }, null)
+    expect(page.events.map(e => e.id)).toEqual(['u-3', 'u-2'])
+    expect(listCostEvents({ limit: 2, before_seq: page.next_before_seq! }, null).events.map(e => e.id)).toEqual(['u-1'])
+    const q = { period: 'month' as const, as_of: T0 + 30 * H, burn_window_hours: 24, top: 10 }
+    const project = costProject('p', q, T0)
+    expect(project.daily.map(d => [d.start.slice(0, 10), d.cost])).toEqual([['2026-03-02', 3], ['2026-03-03', 3]])
+    const agent = costAgent('b', { ...q }, null, T0)
+    expect(agent.totals.cost).toBe(2)
+    expect(agent.by_task).toMatchObject([{ task_id: 't1', cost: 2 }])
+  })
+})
+
+describe('budgets', () => {
+  const spend = (cost: number, ts: number, extra: Record<string, unknown> = {}) => checkBudgetsAfter(usage({ model: 'claude-sonnet-4-5', cost, ts, ...extra }).events, ts)
+  const alerts = () => rows<{ type: string, severity: string }>('SELECT type, severity FROM alerts ORDER BY ts, type')
+
+  it('alerts once per period at the warning and at the limit', () => {
+    createBudget(admin, budgetBody.parse({ project_id: 'p', scope: 'project', period: 'day', limit_usd: 5, action: 'alert' }), T0)
+    expect(spend(3, T0 + H)).toEqual([])
+    expect(spend(1.5, T0 + 2 * H)).toHaveLength(1) // $4.50 ≥ 80% of $5
+    expect(spend(0.1, T0 + 3 * H)).toEqual([])
+    expect(spend(1, T0 + 4 * H)).toHaveLength(1) // $5.60
+    expect(spend(1, T0 + 5 * H)).toEqual([])
+    expect(alerts()).toEqual([{ type: 'budget_warning', severity: 'warning' }, { type: 'budget_exceeded', severity: 'critical' }])
+    // The next day is a new period.
+    expect(spend(4.2, T0 + 26 * H)).toHaveLength(1)
+    expect(alerts().map(a => a.type)).toEqual(['budget_warning', 'budget_exceeded', 'budget_warning'])
+  })
+
+  it('pauses the agent of an agent budget through the command lifecycle', () => {
+    ingest([{ kind: 'agent.registered', project_id: 'p', agent_id: 'a', ts: T0 }], 'test')
+    const budget = createBudget(admin, budgetBody.parse({ project_id: 'p', scope: 'agent', scope_id: 'a', period: 'day', limit_usd: 2, action: 'pause' }), T0)
+    spend(1, T0 + H, { agent_id: 'other' })
+    expect(spend(2.5, T0 + 2 * H)).toHaveLength(1)
+    expect(rows('SELECT agent_id, command, status, issued_by FROM agent_commands')).toEqual([
+      { agent_id: 'a', command: 'pause_processing', status: 'pending', issued_by: `budget:${budget.id}` },
+    ])
+    const status = getBudget(budget.id, null, T0 + 2.5 * H, 24).status
+    expect(status).toMatchObject({ state: 'exceeded', spent: 2.5, paused_agents: ['a'], limit_crossed_at: new Date(T0 + 2 * H).toISOString() })
+  })
+
+  it('pauses the agents that used the model of a model budget, only in the current period', () => {
+    ingest([
+      { kind: 'agent.registered', project_id: 'p', agent_id: 'a', ts: T0 },
+      { kind: 'agent.registered', project_id: 'p', agent_id: 'b', ts: T0 },
+      { kind: 'agent.registered', project_id: 'p', agent_id: 'c', ts: T0 },
+    ], 'test')
+    createBudget(admin, budgetBody.parse({ project_id: 'p', scope: 'model', scope_id: 'claude-*', period: 'day', limit_usd: 1, action: 'pause' }), T0)
+    // Yesterday's overspend (seen today) alerts but pauses nobody.
+    checkBudgetsAfter(usage({ model: 'claude-haiku-4-5', cost: 2, ts: T0 - 2 * H }).events, T0 + 3 * H)
+    expect(rows('SELECT * FROM agent_commands')).toEqual([])
+    usage({ model: 'gpt-4o', cost: 5, ts: T0 + H, agent_id: 'c' })
+    checkBudgetsAfter(usage({ model: 'claude-sonnet-4-5', cost: 1.2, ts: T0 + 2 * H, agent_id: 'b' }).events, T0 + 3 * H)
+    expect(rows('SELECT agent_id FROM agent_commands ORDER BY agent_id')).toEqual([{ agent_id: 'b' }])
+    expect(alerts().map(a => a.type)).toEqual(['budget_exceeded', 'budget_exceeded'])
+  })
+
+  it('forecasts when the limit is reached at the burn rate', () => {
+    usage({ model: 'm', cost: 5, ts: T0 })
+    usage({ model: 'm', cost: 5, ts: T0 + 9 * H })
+    const asOf = T0 + 9.5 * H
+    const budget = createBudget(admin, budgetBody.parse({ project_id: 'p', period: 'month', limit_usd: 100 }), asOf)
+    // Burn: $10 over the 10 buckets since the first usage = $1/h; $90 left → 90 h.
+    expect(budget.status).toMatchObject({
+      spent: 10, remaining: 90, ratio: 0.1, state: 'ok', burn_rate_per_hour: 1,
+      forecast: { hours_to_limit: 90, exhausted_at: new Date(asOf + 90 * H).toISOString(), projected_spend: 720.5, will_exceed_in_period: true },
+    })
+    const raised = updateBudget(admin, budget.id, { limit_usd: 1000, warning_usd: 600 }, null, asOf)
+    expect(raised.warning_ratio).toBe(0.6)
+    expect(raised.status.forecast.will_exceed_in_period).toBe(false)
+  })
+
+  it('raises the alert at once for a budget created past its limit', () => {
+    usage({ model: 'm', cost: 7, ts: T0 })
+    const budget = createBudget(admin, budgetBody.parse({ project_id: 'p', period: 'total', limit_usd: 5 }), T0 + H)
+    expect(budget.status).toMatchObject({ state: 'exceeded', period_start: null, forecast: { hours_to_limit: 0, projected_spend: null } })
+    expect(alerts()).toEqual([{ type: 'budget_exceeded', severity: 'critical' }])
+  })
+})
+
+function round6(v: number) {
+  return Math.round(v * 1e6) / 1e6
+}
