@@ -144,7 +144,9 @@ export type LogEventData = {
   blocker_update: { blocker_id: string | null, project_id: string, task_id: string | null, agent_id: string | null, status: 'open' | 'resolved', severity?: string, description?: string }
   project_update: { project_id: string, type: 'project' | 'decision' | 'artifact', [key: string]: unknown }
   pipeline_update: { project_id: string, kind: string, [key: string]: unknown }
-  cost_update: { project_id: string, agent_id: string | null, task_id: string | null, model: string, provider: string | null, input_tokens: number, output_tokens: number, cost: number | null, timestamp: string }
+  cost_update: { project_id: string, agent_id: string | null, task_id: string | null, model: string, provider: string | null, input_tokens: number, output_tokens: number, cache_read_tokens: number, cache_write_tokens: number, cost: number | null, cost_source: 'reported' | 'estimated' | 'unpriced' | null, price_id: number | null, timestamp: string }
+  /** A budget crossed its warning or its limit (also sent as an `alert` on the alerts channel). */
+  budget_alert: { alert_id: string, project_id: string, severity: string, type: 'budget_warning' | 'budget_exceeded', message: string, details: Record<string, unknown> | null, timestamp: string }
   alert: { alert_id: string, project_id: string, severity: string, type: string, message: string, subject_id: string | null, details: Record<string, unknown> | null, timestamp: string }
   agent_command: { command_id: string, project_id: string, agent_id: string, command: string, parameters: Record<string, unknown>, status: string, issued_by: string | null }
   command_update: { command_id: string, project_id: string, agent_id: string | null, command: string | null, status: string, result: Record<string, unknown> | null }

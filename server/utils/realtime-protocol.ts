@@ -8,6 +8,7 @@
 import type { Statement } from 'better-sqlite3'
 import type { AgentCommand } from '../../shared/events'
 import type { ControlData, LogEventName, RealtimeChannel, SubscriptionFilters } from '../../shared/realtime'
+import { costOfEvent } from './costs'
 import type { Sqlite } from './db'
 import type { StoredEvent } from './event-bus'
 import { normaliseTaskStatus } from './projections'
@@ -286,22 +287,33 @@ export function toOutgoingEvents(ev: StoredEvent, look: RealtimeLookups): Outgoi
         type: 'artifact', artifact_id: str(p.artifact_id) ?? ev.id, agent_id: str(p.agent_id), task_id: str(p.task_id),
         name: str(p.name), artifact_type: str(p.artifact_type), location: str(p.location),
       })]
-    case 'cost.usage':
+    case 'cost.usage': {
+      // The priced row: what the projection derived live, the stored row on replay.
+      const priced = (d ?? costOfEvent(look.sqlite, ev.id)) as { cost?: number | null, cost_source?: string, price_id?: number | null, provider?: string | null } | undefined
       return [{
         ...base, channel: 'costs', event: 'cost_update', agentIds: compact([str(p.agent_id)]),
         data: {
-          project_id: projectId, agent_id: str(p.agent_id), task_id: str(p.task_id), model: str(p.model), provider: str(p.provider),
-          input_tokens: num(p.input_tokens) ?? 0, output_tokens: num(p.output_tokens) ?? 0, cost: num(p.cost), timestamp: new Date(ev.ts).toISOString(),
+          project_id: projectId, agent_id: str(p.agent_id), task_id: str(p.task_id), model: str(p.model), provider: priced?.provider ?? str(p.provider),
+          input_tokens: num(p.input_tokens) ?? 0, output_tokens: num(p.output_tokens) ?? 0,
+          cache_read_tokens: num(p.cache_read_tokens) ?? 0, cache_write_tokens: num(p.cache_write_tokens) ?? 0,
+          cost: priced ? priced.cost ?? null : num(p.cost), cost_source: priced?.cost_source ?? null, price_id: priced?.price_id ?? null,
+          timestamp: new Date(ev.ts).toISOString(),
         },
       }]
-    case 'alert.raised':
-      return [{
-        ...base, channel: 'alerts', event: 'alert', agentIds: compact([str(p.subject_id)]),
-        data: {
-          alert_id: str(p.alert_id) ?? ev.id, project_id: projectId, severity: str(p.severity), type: str(p.type), message: str(p.message),
-          subject_id: str(p.subject_id), details: obj(p.details), timestamp: new Date(ev.ts).toISOString(),
-        },
-      }]
+    }
+    case 'alert.raised': {
+      const alert = {
+        alert_id: str(p.alert_id) ?? ev.id, project_id: projectId, severity: str(p.severity), type: str(p.type), message: str(p.message),
+        subject_id: str(p.subject_id), details: obj(p.details), timestamp: new Date(ev.ts).toISOString(),
+      }
+      const outs: OutgoingEvent[] = [{ ...base, channel: 'alerts', event: 'alert', agentIds: compact([str(p.subject_id)]), data: alert }]
+      // Budget alerts are cost news too: the costs channel carries them for cost dashboards.
+      if (alert.type === 'budget_warning' || alert.type === 'budget_exceeded') {
+        const { subject_id: _subject, ...budget } = alert
+        outs.push({ ...base, channel: 'costs', event: 'budget_alert', agentIds: [], data: budget })
+      }
+      return outs
+    }
     case 'command.issued': {
       const commandId = (d && str(d.command_id)) ?? str(p.command_id) ?? ev.id
       const agentId = String(p.agent_id)
