@@ -11,7 +11,7 @@
  * on the data directory (its open connection would keep writing into the replaced file). The
  * current database is kept next to it as `seneca.db.before-restore-<time>` unless --discard.
  */
-import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { CliError, EXIT, dataDir, databaseFile, duration, runningServers, usageError } from './common.mjs'
@@ -118,6 +118,7 @@ export async function restoreCommand(args) {
     throw new CliError(`a server is running on ${dir} (pid ${servers.map(s => s.pid).join(', ')}): stop it first, then restore`, EXIT.REFUSED)
   }
   const summary = await inspect(backup)
+  mkdirSync(dir, { recursive: true })
   const target = databaseFile(dir)
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '')
   const partial = `${target}.restoring`

@@ -51,34 +51,41 @@ function checkDatabase(add, Database) {
     return
   }
   try {
-    sqlite.pragma('busy_timeout = 5000')
-    const check = sqlite.pragma('quick_check', { simple: false }).map(r => Object.values(r)[0])
-    if (check.length === 1 && check[0] === 'ok') add('database', 'ok', `opens, quick_check ok (${file})`)
-    else add('database', 'fail', `quick_check found problems: ${check.slice(0, 3).join('; ')}`, 'stop the server and restore the latest backup: seneca restore <file>')
-
-    const mode = sqlite.pragma('journal_mode', { simple: true })
-    const walFile = `${file}-wal`
-    const wal = existsSync(walFile) ? statSync(walFile).size : 0
-    const size = statSync(file).size
-    if (mode !== 'wal') add('wal', 'warn', `journal_mode is ${mode}`, 'the server switches it to WAL at start; if it stays, the file system may not support shared memory (use a local disk)')
-    else if (wal > GB) add('wal', 'warn', `WAL is ${(wal / GB).toFixed(1)} GB`, 'a long-running reader blocks checkpoints; the server checkpoints every SENECA_CHECKPOINT_INTERVAL_MS — restart it if the WAL keeps growing')
-    else add('wal', 'ok', `WAL mode, database ${(size / 1024 / 1024).toFixed(1)} MB + WAL ${(wal / 1024 / 1024).toFixed(1)} MB`)
-
-    const dir = migrationsDir()
-    if (!dir) add('migrations', 'fail', 'migrations folder not found', 'set SENECA_MIGRATIONS_DIR or rebuild (npm run build)')
-    else {
-      const journal = JSON.parse(readFileSync(join(dir, 'meta/_journal.json'), 'utf8')).entries
-      const hasTable = sqlite.prepare(`SELECT 1 FROM sqlite_master WHERE name = '__drizzle_migrations'`).get()
-      const applied = hasTable ? sqlite.prepare('SELECT count(*) AS n, max(created_at) AS last FROM __drizzle_migrations').get() : { n: 0, last: 0 }
-      const newest = Math.max(...journal.map(e => e.when))
-      const pending = journal.filter(e => e.when > (applied.last ?? 0))
-      if ((applied.last ?? 0) > newest) add('migrations', 'fail', 'the database was migrated by a newer Seneca than this one', 'run the newer version, or restore a backup made by this one')
-      else if (pending.length) add('migrations', 'warn', `${pending.length} migration(s) pending: ${pending.map(e => e.tag).join(', ')}`, 'they are applied at the next start (back up first: seneca backup <file>)')
-      else add('migrations', 'ok', `${applied.n} applied, up to date`)
-    }
+    checkOpenDatabase(add, sqlite, file)
+  }
+  catch (error) {
+    add('database', 'fail', `${file}: ${error.message}`, 'stop the server and restore the latest backup: seneca restore <file>')
   }
   finally {
     sqlite.close()
+  }
+}
+
+function checkOpenDatabase(add, sqlite, file) {
+  sqlite.pragma('busy_timeout = 5000')
+  const check = sqlite.pragma('quick_check', { simple: false }).map(r => Object.values(r)[0])
+  if (check.length === 1 && check[0] === 'ok') add('database', 'ok', `opens, quick_check ok (${file})`)
+  else add('database', 'fail', `quick_check found problems: ${check.slice(0, 3).join('; ')}`, 'stop the server and restore the latest backup: seneca restore <file>')
+
+  const mode = sqlite.pragma('journal_mode', { simple: true })
+  const walFile = `${file}-wal`
+  const wal = existsSync(walFile) ? statSync(walFile).size : 0
+  const size = statSync(file).size
+  if (mode !== 'wal') add('wal', 'warn', `journal_mode is ${mode}`, 'the server switches it to WAL at start; if it stays, the file system may not support shared memory (use a local disk)')
+  else if (wal > GB) add('wal', 'warn', `WAL is ${(wal / GB).toFixed(1)} GB`, 'a long-running reader blocks checkpoints; the server checkpoints every SENECA_CHECKPOINT_INTERVAL_MS — restart it if the WAL keeps growing')
+  else add('wal', 'ok', `WAL mode, database ${(size / 1024 / 1024).toFixed(1)} MB + WAL ${(wal / 1024 / 1024).toFixed(1)} MB`)
+
+  const dir = migrationsDir()
+  if (!dir) add('migrations', 'fail', 'migrations folder not found', 'set SENECA_MIGRATIONS_DIR or rebuild (npm run build)')
+  else {
+    const journal = JSON.parse(readFileSync(join(dir, 'meta/_journal.json'), 'utf8')).entries
+    const hasTable = sqlite.prepare(`SELECT 1 FROM sqlite_master WHERE name = '__drizzle_migrations'`).get()
+    const applied = hasTable ? sqlite.prepare('SELECT count(*) AS n, max(created_at) AS last FROM __drizzle_migrations').get() : { n: 0, last: 0 }
+    const newest = Math.max(...journal.map(e => e.when))
+    const pending = journal.filter(e => e.when > (applied.last ?? 0))
+    if ((applied.last ?? 0) > newest) add('migrations', 'fail', 'the database was migrated by a newer Seneca than this one', 'run the newer version, or restore a backup made by this one')
+    else if (pending.length) add('migrations', 'warn', `${pending.length} migration(s) pending: ${pending.map(e => e.tag).join(', ')}`, 'they are applied at the next start (back up first: seneca backup <file>)')
+    else add('migrations', 'ok', `${applied.n} applied, up to date`)
   }
 }
 
@@ -186,12 +193,14 @@ export async function doctor(args) {
   catch { /* statfs unsupported: skip */ }
 
   // Database
+  let Database
   try {
-    checkDatabase(add, (await import('better-sqlite3')).default)
+    Database = (await import('better-sqlite3')).default
   }
   catch (error) {
     add('database', 'fail', `cannot load better-sqlite3: ${error.message}`, 'reinstall (npm ci) on this Node version')
   }
+  if (Database) checkDatabase(add, Database)
 
   const servers = runningServers(dir)
   if (servers.length) add('server', 'ok', `running on this data directory: ${servers.map(s => `pid ${s.pid} at ${serverUrl(s)}`).join(', ')}`)
