@@ -307,8 +307,8 @@ export function toOutgoingEvents(ev: StoredEvent, look: RealtimeLookups): Outgoi
         subject_id: str(p.subject_id), details: obj(p.details), timestamp: new Date(ev.ts).toISOString(),
       }
       const outs: OutgoingEvent[] = [{ ...base, channel: 'alerts', event: 'alert', agentIds: compact([str(p.subject_id)]), data: alert }]
-      // Budget alerts are cost news too: the costs channel carries them for cost dashboards.
-      if (alert.type === 'budget_warning' || alert.type === 'budget_exceeded') {
+      // A budget's crossing is cost news too: the costs channel carries it for cost dashboards.
+      if (ev.source === 'budgets' && (alert.type === 'budget_warning' || alert.type === 'budget_exceeded')) {
         const { subject_id: _subject, ...budget } = alert
         outs.push({ ...base, channel: 'costs', event: 'budget_alert', agentIds: [], data: budget })
       }
