@@ -12,6 +12,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
+import type { Statement } from 'better-sqlite3'
 import type { RawEvent } from '../../shared/events'
 import { useDatabase } from '../utils/db'
 import { ingest } from '../utils/ingest'
@@ -19,9 +20,35 @@ import { assignProject, FALLBACK_PROJECT, fileKind, lineId, type MarcusContext, 
 
 const CONNECTOR = 'marcus-log'
 const READ_CHUNK = 1 << 20
-const BATCH = 4000
+/**
+ * Lines per ingest transaction during a backfill: each commit rewrites the index pages the
+ * batch touched, so larger batches write less per line; the event loop is served between them.
+ */
+const BATCH = 10_000
 /** Line ids remembered to skip the copy of a record Marcus writes to two files. */
 const RECENT_LINES = 50_000
+
+/**
+ * The ids of at least the last `size` lines, in two generations: when the newer one is full
+ * it becomes the older one. Constant time per line (dropping the oldest entry of one Set
+ * one at a time costs more and more, as a Set keeps deleted slots until it rehashes).
+ */
+class RecentIds {
+  private current = new Set<string>()
+  private previous = new Set<string>()
+  constructor(private readonly size: number) {}
+
+  has(id: string): boolean {
+    return this.current.has(id) || this.previous.has(id)
+  }
+
+  add(id: string) {
+    this.current.add(id)
+    if (this.current.size < this.size) return
+    this.previous = this.current
+    this.current = new Set()
+  }
+}
 
 export type TailerOptions = {
   /** The Marcus checkout root (has `logs/`), or … */
@@ -147,7 +174,7 @@ export class MarcusLogTailer {
   private timer: NodeJS.Timeout | undefined
   private running = false
   private stopped = false
-  private recent = new Set<string>()
+  private recent = new RecentIds(RECENT_LINES)
   private stats: Omit<TailerStats, 'files' | 'project_id'> = {
     lines: 0, duplicate_lines: 0, records: {}, malformed: 0, unknown: 0, events_stored: 0, events_duplicate: 0, events_rejected: 0, last_error: null, caught_up: false,
   }
@@ -244,7 +271,6 @@ export class MarcusLogTailer {
       return
     }
     this.recent.add(id)
-    if (this.recent.size > RECENT_LINES) this.recent.delete(this.recent.values().next().value!)
     let rec: Record<string, unknown> | undefined
     try {
       const parsed = JSON.parse(line)
@@ -275,8 +301,9 @@ export class MarcusLogTailer {
   }
 
   private flush(batch: RawEvent[]) {
-    for (let i = 0; i < batch.length; i += 5000) {
-      const outcome = ingest(batch.slice(i, i + 5000), CONNECTOR)
+    if (batch.length) {
+      // One transaction per batch (the 5,000-event cap is for HTTP requests).
+      const outcome = ingest(batch, CONNECTOR)
       this.stats.events_stored += outcome.stored
       this.stats.events_duplicate += outcome.duplicates
       this.stats.events_rejected += outcome.rejected
@@ -302,6 +329,7 @@ export class MarcusLogTailer {
   }
 
   private savedOffsets: Record<string, number> = {}
+  private saveStatement: Statement | undefined
 
   private load() {
     const row = useDatabase().sqlite.prepare(`SELECT value FROM connector_state WHERE connector = ? AND key = ?`).get(CONNECTOR, this.logsRoot) as { value: string } | undefined
@@ -315,8 +343,8 @@ export class MarcusLogTailer {
     const offsets: Record<string, number> = { ...this.savedOffsets }
     for (const c of this.cursors.values()) offsets[c.rel] = c.offset
     this.savedOffsets = offsets
-    useDatabase().sqlite.prepare(`INSERT INTO connector_state (connector, key, value, updated_at) VALUES (?, ?, ?, ?)
+    this.saveStatement ??= useDatabase().sqlite.prepare(`INSERT INTO connector_state (connector, key, value, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(connector, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`)
-      .run(CONNECTOR, this.logsRoot, JSON.stringify({ offsets, projectId: this.ctx.projectId, projectName: this.ctx.projectName }), Date.now())
+    this.saveStatement.run(CONNECTOR, this.logsRoot, JSON.stringify({ offsets, projectId: this.ctx.projectId, projectName: this.ctx.projectName }), Date.now())
   }
 }

@@ -3,12 +3,29 @@
  * stored tasks and each agent's message totals (`agent_message_totals`, kept by triggers from
  * the hourly rollups), so a list costs a few key lookups per agent however long they ran.
  */
+import type { Statement } from 'better-sqlite3'
 import { inScope, type Scope } from './access'
 import { cachedRead } from './cache'
-import { useDatabase } from './db'
+import { type Sqlite, useDatabase } from './db'
 import { apiError } from './errors'
 import { iso } from './ids'
 import { round } from './values'
+
+const statements = new WeakMap<Sqlite, Map<string, Statement>>()
+
+/** Statements are prepared once per database: preparing costs more than most of these reads. */
+function prepared(sqlite: Sqlite, sql: string): Statement {
+  let cache = statements.get(sqlite)
+  if (!cache) statements.set(sqlite, (cache = new Map()))
+  let statement = cache.get(sql)
+  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql)))
+  return statement
+}
+
+/** The agent's stored status (what a heartbeat answers), or undefined for an unknown agent. */
+export function agentStatusOf(id: string): string | undefined {
+  return (prepared(useDatabase().sqlite, 'SELECT status FROM agents WHERE id = ?').get(id) as { status: string } | undefined)?.status
+}
 
 type AgentListRow = {
   id: string
@@ -33,7 +50,7 @@ type AgentListRow = {
 
 export function listAgents(filters: { project_id?: string, status?: string }, scope: Scope = null) {
   const { sqlite } = useDatabase()
-  const rows = sqlite.prepare(`
+  const rows = prepared(sqlite, `
     SELECT a.*,
       (SELECT sum(t.responses) FROM agent_message_totals t WHERE t.agent_id = a.id) AS responses,
       (SELECT sum(t.response_ms_sum) FROM agent_message_totals t WHERE t.agent_id = a.id) AS response_ms_sum
@@ -78,7 +95,7 @@ type StatusRow = AgentListRow & { paused: number }
 type TaskRow = { id: string, name: string, status: string, progress: number, estimated_hours: number | null, started_at: number | null }
 
 function agentRow(id: string, scope: Scope): StatusRow {
-  const row = useDatabase().sqlite.prepare('SELECT * FROM agents WHERE id = ?').get(id) as StatusRow | undefined
+  const row = prepared(useDatabase().sqlite, 'SELECT * FROM agents WHERE id = ?').get(id) as StatusRow | undefined
   if (!row || !inScope(scope, row.project_id)) throw apiError('AGENT_NOT_FOUND', `Agent with ID '${id}' does not exist`, { agent_id: id })
   return row
 }
@@ -97,9 +114,9 @@ export function getAgentStatus(id: string, scope: Scope) {
   const agent = agentRow(id, scope)
   const now = Date.now()
   const current = agent.current_task_id
-    ? sqlite.prepare('SELECT id, name, status, progress, estimated_hours, started_at FROM tasks WHERE id = ?').get(agent.current_task_id) as TaskRow | undefined
+    ? prepared(sqlite, 'SELECT id, name, status, progress, estimated_hours, started_at FROM tasks WHERE id = ?').get(agent.current_task_id) as TaskRow | undefined
     : undefined
-  const queued = sqlite.prepare(`SELECT id, name, status, progress, estimated_hours, started_at FROM tasks
+  const queued = prepared(sqlite, `SELECT id, name, status, progress, estimated_hours, started_at FROM tasks
     WHERE assigned_agent_id = ? AND status = 'todo' ORDER BY created_at`).all(id) as TaskRow[]
   const currentLeft = current ? remainingSeconds(current, now) : 0
   const queueSeconds = queued.reduce((s, t) => s + (remainingSeconds(t, now) ?? 0), 0)
@@ -108,7 +125,7 @@ export function getAgentStatus(id: string, scope: Scope) {
   const num = (v: unknown) => (typeof v === 'number' ? v : null)
   const warnings: string[] = []
   if (agent.status_reason && (agent.status === 'degraded' || agent.status === 'unavailable')) warnings.push(agent.status_reason)
-  const pendingCommands = (sqlite.prepare(`SELECT count(*) AS n FROM agent_commands WHERE agent_id = ? AND status IN ('pending', 'delivered')`).get(id) as { n: number }).n
+  const pendingCommands = (prepared(sqlite, `SELECT count(*) AS n FROM agent_commands WHERE agent_id = ? AND status IN ('pending', 'delivered')`).get(id) as { n: number }).n
   return {
     agent_id: agent.id,
     name: agent.name,
@@ -180,14 +197,14 @@ function computeAgentAnalytics(projectId: string | undefined, scope: Scope, now:
   const { sqlite } = useDatabase()
   const scopeJson = projectId !== undefined ? JSON.stringify([projectId]) : scope === null ? null : JSON.stringify(scope)
   const inProjects = (col: string) => `(@scope IS NULL OR ${col} IN (SELECT value FROM json_each(@scope)))`
-  const agents = sqlite.prepare(`SELECT a.id, a.status, a.tasks_completed, a.error_count,
+  const agents = prepared(sqlite, `SELECT a.id, a.status, a.tasks_completed, a.error_count,
       (SELECT count(*) FROM tasks t WHERE t.assigned_agent_id = a.id AND t.status IN ('todo', 'in_progress')) AS open_tasks
     FROM agents a WHERE a.kind = 'agent' AND ${inProjects('a.project_id')}`).all({ scope: scopeJson }) as { id: string, status: string, tasks_completed: number, error_count: number, open_tasks: number }[]
-  const response = sqlite.prepare(`SELECT sum(responses) AS n, sum(response_ms_sum) AS ms FROM agent_message_totals r
+  const response = prepared(sqlite, `SELECT sum(responses) AS n, sum(response_ms_sum) AS ms FROM agent_message_totals r
     WHERE r.agent_id IN (SELECT id FROM agents WHERE kind = 'agent') AND ${inProjects('r.project_id')}`).get({ scope: scopeJson }) as { n: number | null, ms: number | null }
-  const hourly = sqlite.prepare(`SELECT completed_at / ${HOUR} AS hour, count(*) AS n FROM tasks
+  const hourly = prepared(sqlite, `SELECT completed_at / ${HOUR} AS hour, count(*) AS n FROM tasks
     WHERE status = 'done' AND completed_at IS NOT NULL AND ${inProjects('project_id')} GROUP BY 1`).all({ scope: scopeJson }) as { hour: number, n: number }[]
-  const current = (sqlite.prepare(`SELECT count(*) AS n FROM tasks WHERE status = 'done' AND completed_at > @since AND ${inProjects('project_id')}`)
+  const current = (prepared(sqlite, `SELECT count(*) AS n FROM tasks WHERE status = 'done' AND completed_at > @since AND ${inProjects('project_id')}`)
     .get({ scope: scopeJson, since: now - HOUR }) as { n: number }).n
 
   const loads = agents.map(a => a.open_tasks)
@@ -250,7 +267,7 @@ type CommandRow = {
 
 export function listAgentCommands(agentId: string, status: string | undefined, scope: Scope) {
   agentRow(agentId, scope)
-  const rows = useDatabase().sqlite.prepare(`SELECT * FROM agent_commands WHERE agent_id = ? AND (@status IS NULL OR status = @status)
+  const rows = prepared(useDatabase().sqlite, `SELECT * FROM agent_commands WHERE agent_id = ? AND (@status IS NULL OR status = @status)
     ORDER BY created_at, id LIMIT 500`).all(agentId, { status: status ?? null }) as CommandRow[]
   return rows.map(r => ({
     command_id: r.id, agent_id: r.agent_id, project_id: r.project_id, command: r.command, parameters: r.parameters ? JSON.parse(r.parameters) : {},

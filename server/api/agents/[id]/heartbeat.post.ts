@@ -13,5 +13,6 @@ export default defineEventHandler(async (event) => {
   const result = outcome.results[0]!
   if (result.status === 'rejected') throw apiError(result.error?.code === 'FORBIDDEN' ? 'FORBIDDEN' : 'VALIDATION_FAILED', result.error?.message ?? 'heartbeat refused', { result })
   event.context.audit = { action: 'agent.heartbeat', projectId, target: id }
-  return { agent_id: id, received: true, seq: result.seq ?? null, status: getAgentStatus(id, null).status }
+  // The heartbeat's projection created the agent if it was unknown.
+  return { agent_id: id, received: true, seq: result.seq ?? null, status: agentStatusOf(id)! }
 })
