@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+/**
+ * node-cluster (one worker per core, Redis) against node-server (one process), same run, same
+ * machine, same load:
+ *
+ * 1. ingest — BENCH_CLUSTER_MESSAGES (20,000) `message` events in batches of 500, 4 requests in
+ *    flight (on 4 connections, so spread over the workers): events/s.
+ * 2. reads — autocannon, BENCH_CLUSTER_CONNECTIONS (50) connections for BENCH_CLUSTER_READ_S
+ *    (10) s, rotating over three hot list reads (conversations of a project, messages of a
+ *    conversation, agents of a project): requests/s.
+ * 3. fan-out — BENCH_CLUSTER_WS_CLIENTS (200) WebSocket clients subscribed to one project
+ *    (spread over the workers by the cluster), BENCH_CLUSTER_FANOUT_EVENTS (2,000) events
+ *    ingested in batches of 50 on 2 connections: deliveries/s from the first POST until every
+ *    client holds every event, and a check that each got each exactly once, in seq order.
+ *
+ * The node-server run is the baseline. Target: reads ratio (cluster ÷ server) ≥ 1.5. The cluster
+ * needs Redis: BENCH_REDIS_URL (redis://127.0.0.1:6379), keys under a prefix of its own,
+ * deleted at the end. Builds: SENECA_SERVER_ENTRY (node-server, default .output) and
+ * BENCH_CLUSTER_ENTRY (default .output-cluster, built with NITRO_PRESET=node-cluster).
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import http from 'node:http'
+import { createRequire } from 'node:module'
+import { join, resolve } from 'node:path'
+import {
+  authHeaders, envInt, ingestBody, jwtSecret, load, log, machine, messageFactory, postAll, repoRoot, report, round, serverEntry, sleep, startServer,
+} from './lib.mjs'
+
+const require = createRequire(import.meta.url)
+const WebSocket = require('ws')
+const { Redis } = require('ioredis')
+
+const MESSAGES = envInt('BENCH_CLUSTER_MESSAGES', 20_000)
+const BATCH = 500
+const CONNECTIONS = envInt('BENCH_CLUSTER_CONNECTIONS', 50)
+const READ_S = envInt('BENCH_CLUSTER_READ_S', 10)
+const WS_CLIENTS = envInt('BENCH_CLUSTER_WS_CLIENTS', 200)
+const FANOUT_EVENTS = envInt('BENCH_CLUSTER_FANOUT_EVENTS', 2000)
+const WORKERS = envInt('BENCH_CLUSTER_WORKERS', 2)
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379'
+const CLUSTER_ENTRY = resolve(process.env.BENCH_CLUSTER_ENTRY || join(repoRoot, '.output-cluster/server/index.mjs'))
+const TARGET_READS_RATIO = 1.5
+const SEQ = /"seq":(\d+)/g
+const CONVERSATIONS = 200
+const PROJECTS = 8
+
+async function redisReachable() {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.ping()
+  }
+  catch (error) {
+    throw new Error(`Redis at ${REDIS_URL} is not reachable (${error.message}); the node-cluster run needs it (BENCH_REDIS_URL)`)
+  }
+  finally {
+    client.disconnect()
+  }
+}
+
+async function deleteKeys(prefix) {
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
+  client.on('error', () => {})
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length) await client.unlink(...keys)
+    } while (cursor !== '0')
+  }
+  finally {
+    client.disconnect()
+  }
+}
+
+/** /health over a new connection each time: with the cluster, each may reach another worker. */
+function freshHealth(url) {
+  return new Promise((ok, fail) => {
+    http.get(`${url}/health`, { agent: false }, (res) => {
+      let text = ''
+      res.on('data', d => (text += d))
+      res.on('end', () => ok(JSON.parse(text)))
+    }).on('error', fail)
+  })
+}
+
+async function waitForWorkers(url, workers) {
+  if (workers < 2) return
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const roles = new Set()
+    for (let i = 0; i < workers * 2; i++) roles.add((await freshHealth(url)).services?.cluster)
+    if (roles.has('leader') && roles.has('follower')) return
+    await sleep(200)
+  }
+  throw new Error('the cluster workers did not all come up (no leader and follower seen within 60 s)')
+}
+
+/** Clients subscribed to one project; resolves when every client holds `count` events after `afterSeq`. */
+async function fanout(server, headers) {
+  const token = headers.authorization?.slice('Bearer '.length) ?? ''
+  const project = 'fanout'
+  const clients = []
+  for (let i = 0; i < WS_CLIENTS; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/ws?token=${encodeURIComponent(token)}`)
+    const client = { ws, seqs: [], subscribed: false }
+    // Only the seqs are read (a parse of every frame by 200 clients would make this process the
+    // bottleneck); the generated content never contains `"seq":`.
+    ws.on('message', (raw) => {
+      const text = raw.toString()
+      if (!client.subscribed && text.includes('"subscription_confirmed"')) client.subscribed = true
+      for (const m of text.matchAll(SEQ)) client.seqs.push(Number(m[1]))
+    })
+    ws.on('error', () => {})
+    await new Promise((ok, fail) => {
+      ws.once('open', ok)
+      ws.once('error', fail)
+    })
+    ws.send(JSON.stringify({ event: 'subscribe', data: { channels: ['conversations'], filters: { project_id: project } } }))
+    clients.push(client)
+  }
+  const deadline = Date.now() + 30_000
+  while (clients.some(c => !c.subscribed) && Date.now() < deadline) await sleep(20)
+  if (clients.some(c => !c.subscribed)) throw new Error('fan-out: not every client was subscribed within 30 s')
+
+  const at = messageFactory({ conversations: 20, projects: 1, idPrefix: `fan-${randomBytes(3).toString('hex')}` })
+  const batches = Math.ceil(FANOUT_EVENTS / 50)
+  const bodies = Array.from({ length: batches }, (_, b) => ingestBody(i => ({ ...at(i), project_id: project }), b * 50, Math.min(FANOUT_EVENTS, (b + 1) * 50)))
+  const t0 = performance.now()
+  const sent = await postAll(`${server.url}/api/ingest`, batches, b => bodies[b], { concurrency: 2, headers })
+  const doneBy = Date.now() + 60_000
+  while (clients.some(c => c.seqs.length < sent.stored) && Date.now() < doneBy) await sleep(5)
+  const ms = performance.now() - t0
+  let lost = 0
+  let duplicated = 0
+  let outOfOrder = 0
+  for (const c of clients) {
+    const unique = new Set(c.seqs)
+    duplicated += c.seqs.length - unique.size
+    lost += Math.max(0, sent.stored - unique.size)
+    for (let i = 1; i < c.seqs.length; i++) if (c.seqs[i] <= c.seqs[i - 1]) outOfOrder++
+  }
+  for (const c of clients) c.ws.terminate()
+  const deliveries = clients.reduce((n, c) => n + c.seqs.length, 0)
+  return {
+    clients: WS_CLIENTS, events: sent.stored, ms: round(ms, 0),
+    deliveries_per_s: round(deliveries / (ms / 1000), 0),
+    lost, duplicated, out_of_order: outOfOrder,
+  }
+}
+
+async function measure(name, entry, env, workers) {
+  process.env.SENECA_SERVER_ENTRY = entry
+  log(`${name}: starting ${entry}`)
+  const server = await startServer({ env })
+  try {
+    await waitForWorkers(server.url, workers)
+    const headers = await authHeaders()
+
+    log(`${name}: ingest ${MESSAGES} events`)
+    const at = messageFactory({ conversations: CONVERSATIONS, projects: PROJECTS })
+    const batches = Math.ceil(MESSAGES / BATCH)
+    const bodies = Array.from({ length: batches }, (_, b) => ingestBody(at, b * BATCH, Math.min(MESSAGES, (b + 1) * BATCH)))
+    const ingest = await postAll(`${server.url}/api/ingest`, batches, b => bodies[b], { concurrency: 4, headers })
+    if (ingest.firstError) throw new Error(`${name}: ingest failed: ${ingest.firstError}`)
+
+    log(`${name}: reads, ${CONNECTIONS} connections for ${READ_S} s`)
+    const paths = []
+    for (let i = 0; i < 60; i++) {
+      const c = (i * 37) % CONVERSATIONS
+      if (i % 3 === 0) paths.push(`/api/conversations?project_id=proj-${c % PROJECTS}&limit=50`)
+      else if (i % 3 === 1) paths.push(`/api/conversations/conv-${c}/messages?limit=50`)
+      else paths.push(`/api/agents?project_id=proj-${c % PROJECTS}`)
+    }
+    const reads = await load({ url: server.url, paths, connections: CONNECTIONS, durationS: READ_S, warmupS: 2, headers, title: 'conversations, messages, agents' })
+    if (reads.non_2xx || reads.errors) log(`${name}: reads had ${reads.non_2xx} non-2xx and ${reads.errors} errors`)
+
+    log(`${name}: fan-out to ${WS_CLIENTS} clients`)
+    const fan = await fanout(server, headers)
+
+    const stopStarted = performance.now()
+    await server.stop(15_000)
+    const stopMs = performance.now() - stopStarted
+    return {
+      workers,
+      ingest: { events: ingest.stored, events_per_s: round(ingest.stored / (ingest.ms / 1000), 0) },
+      reads: { requests_per_s: reads.requests_per_s, latency_ms: reads.latency_ms, non_2xx: reads.non_2xx, errors: reads.errors },
+      fanout: fan,
+      shutdown_ms: round(stopMs, 0),
+    }
+  }
+  finally {
+    await server.stop(15_000).catch(() => {})
+  }
+}
+
+async function main() {
+  if (!existsSync(CLUSTER_ENTRY)) throw new Error(`node-cluster build ${CLUSTER_ENTRY} not found: NITRO_PRESET=node-cluster SENECA_OUTPUT_DIR=.output-cluster SENECA_BUILD_DIR=.nuxt-cluster npx nuxt build, or set BENCH_CLUSTER_ENTRY`)
+  await redisReachable()
+  const single = serverEntry()
+  const prefix = `seneca-bench:cluster:${process.pid}-${randomBytes(4).toString('hex')}`
+  const common = { SENECA_JWT_SECRET: jwtSecret, SENECA_WS_MAX_CONNECTIONS: String(WS_CLIENTS + 100) }
+  try {
+    const server = await measure('node-server', single, { ...common }, 1)
+    const cluster = await measure('node-cluster', CLUSTER_ENTRY, { ...common, REDIS_URL, SENECA_REDIS_PREFIX: prefix, NITRO_CLUSTER_WORKERS: String(WORKERS) }, WORKERS)
+    const ratio = (a, b) => (b ? round(a / b, 2) : null)
+    const ratios = {
+      reads: ratio(cluster.reads.requests_per_s, server.reads.requests_per_s),
+      ingest: ratio(cluster.ingest.events_per_s, server.ingest.events_per_s),
+      fanout: ratio(cluster.fanout.deliveries_per_s, server.fanout.deliveries_per_s),
+    }
+    const pass = {
+      reads_ratio: ratios.reads !== null && ratios.reads >= TARGET_READS_RATIO,
+      fanout_exactly_once: [server, cluster].every(r => r.fanout.lost === 0 && r.fanout.duplicated === 0 && r.fanout.out_of_order === 0),
+    }
+    report({
+      benchmark: 'cluster',
+      machine: { ...machine(), server_entry: single, cluster_entry: CLUSTER_ENTRY },
+      settings: { messages: MESSAGES, batch: BATCH, read_connections: CONNECTIONS, read_s: READ_S, ws_clients: WS_CLIENTS, fanout_events: FANOUT_EVENTS, workers: WORKERS },
+      baseline: { node_server: server },
+      figures: { node_cluster: cluster, ratios },
+      targets: { reads_ratio: TARGET_READS_RATIO },
+      pass,
+      passed: Object.values(pass).every(Boolean),
+    })
+  }
+  finally {
+    await deleteKeys(prefix).catch(() => {})
+  }
+}
+
+main().catch((error) => {
+  log(`failed: ${error.stack ?? error}`)
+  process.exit(1)
+})
