@@ -96,6 +96,15 @@ const samples: Record<string, () => Promise<Call> | Call> = {
     const created = await api(server.url, '/api/keys', { method: 'POST', json: { name: 'to revoke', role: 'ingest', projects: ['shop'] } })
     return { path: `/api/keys/${created.body.id}` }
   },
+  getAgentMemory: () => ({ path: '/api/memory/agents/coder' }),
+  getAgentMemoryHistory: () => ({ path: '/api/memory/agents/coder/history?limit=2' }),
+  getAgentLearningCurve: () => ({ path: '/api/memory/agents/coder/learning-curve' }),
+  predictProjectCompletion: () => ({ path: '/api/patterns/predictions/projects/shop/completion' }),
+  predictTaskOutcome: () => ({ path: '/api/patterns/predictions/tasks/t-1' }),
+  predictCascade: () => ({ path: '/api/patterns/predictions/cascade?task_id=t-0&delay_hours=2' }),
+  getContextGraph: () => ({ path: '/api/context/projects/shop/graph' }),
+  getTaskContext: () => ({ path: '/api/context/tasks/t-1' }),
+  getTaskImpact: () => ({ path: '/api/context/tasks/t-0/impact?delay_hours=1' }),
 }
 
 function bare(route: ApiRoute): Call {
