@@ -90,6 +90,8 @@ export class EventFeed {
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
+      // Closed meanwhile (shutdown): nobody is left to hand anything to.
+      if (!this.sqlite.open) return
       try {
         this.catchUp()
       }
