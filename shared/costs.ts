@@ -259,6 +259,7 @@ export const costAgentResponse = z.object({
   totals: costFigures,
   by_model: z.array(modelRow),
   by_project: z.array(projectRow),
+  by_task: z.array(taskRow).describe('From the agent\'s own usage rows, within the window.'),
   daily: z.array(costFigures.extend({ start: time })),
   burn_rate: burnRate,
   projection,

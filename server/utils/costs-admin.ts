@@ -11,7 +11,7 @@ import type { PriceBody, PriceView, priceListQuery, priceResolveQuery, priceUpda
 import { type Principal, canUseProject } from './auth'
 import { type Scope, inScope } from './access'
 import { BUILTIN_PRICES, candidatePrices, comparePrices, dayMs, patternMatches, priceAt, priceTimeline, type PriceRow } from './costs-prices'
-import { HOUR_MS, DAY_MS, priceBook, priceRowFromDb, priceTableChanged } from './costs-projection'
+import { DAY_MS, HOUR_MS, priceBook, priceTableChanged } from './costs-projection'
 import { costStatement } from './costs'
 import { type Sqlite, useDatabase } from './db'
 import { apiError } from './errors'
@@ -192,9 +192,10 @@ export function listPrices(q: z.output<typeof priceListQuery>, scope: Scope) {
   const { sqlite } = useDatabase()
   const rows = costStatement(sqlite, `SELECT ${PRICE_COLUMNS} FROM model_prices WHERE project_id IS NULL OR project_id = @project`)
     .all({ project: q.project_id ?? null }) as PriceDbRow[]
-  const sorted = rows.map(r => ({ row: r, price: priceRowFromDb(r) }))
+  const sorted = rows.map(r => ({ row: r }))
     .filter(({ row }) => row.project_id === null || inScope(scope, row.project_id))
-    .filter(({ row }) => q.model === undefined || patternMatches(row.model_pattern, q.model))
+    // A provider's catch-all (`*` for ollama) is that provider's, not a price of every model name.
+    .filter(({ row }) => q.model === undefined || (patternMatches(row.model_pattern, q.model) && !(row.model_pattern === '*' && row.provider !== null)))
     .map(({ row }) => priceView(row))
     .filter(p => q.source === undefined || p.source === q.source)
     .sort((a, b) => a.source.localeCompare(b.source) || a.model_pattern.localeCompare(b.model_pattern) || (a.provider ?? '').localeCompare(b.provider ?? '')

@@ -60,7 +60,7 @@ export const LOCAL_PROVIDERS = ['ollama', 'llama.cpp', 'llamacpp', 'lmstudio', '
  */
 export const BUILTIN_PRICES: BuiltinPrice[] = [
   // Anthropic
-  anthropic('claude-opus-4-7*', '2026-04-16', 5, 25),
+  anthropic('claude-opus-4-7*', '2026-01-01', 5, 25), // a model's first price may take any date before its release
   anthropic('claude-opus-4-6*', '2026-02-05', 5, 25),
   anthropic('claude-opus-4-5*', '2025-11-24', 5, 25),
   anthropic('claude-opus-4*', '2025-05-22', 15, 75),

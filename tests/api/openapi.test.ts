@@ -105,6 +105,27 @@ const samples: Record<string, () => Promise<Call> | Call> = {
   getContextGraph: () => ({ path: '/api/context/projects/shop/graph' }),
   getTaskContext: () => ({ path: '/api/context/tasks/t-1' }),
   getTaskImpact: () => ({ path: '/api/context/tasks/t-0/impact?delay_hours=1' }),
+  getProjectCosts: () => ({ path: '/api/costs/projects/shop' }),
+  getAgentCosts: () => ({ path: '/api/costs/agents/coder' }),
+  resolveModelPrice: () => ({ path: '/api/costs/prices/resolve?model=claude-sonnet-4&project_id=shop' }),
+  createModelPrice: () => ({ path: '/api/costs/prices', json: { model_pattern: 'claude-sonnet-4*', provider: 'anthropic', project_id: 'shop', input_per_mtok: 2, output_per_mtok: 10, cache_read_per_mtok: 0.2, note: 'negotiated' } }),
+  updateModelPrice: async () => {
+    const created = await api(server.url, '/api/costs/prices', { method: 'POST', json: { model_pattern: 'house-model', input_per_mtok: 1, output_per_mtok: 2 } })
+    return { path: `/api/costs/prices/${created.body.price.id}`, json: { output_per_mtok: 3 } }
+  },
+  deleteModelPrice: async () => {
+    const created = await api(server.url, '/api/costs/prices', { method: 'POST', json: { model_pattern: 'old-model', input_per_mtok: 1, output_per_mtok: 2 } })
+    return { path: `/api/costs/prices/${created.body.price.id}` }
+  },
+  createBudget: () => ({ path: '/api/costs/budgets', json: { name: 'Shop monthly', project_id: 'shop', period: 'month', limit_usd: 500, warning_usd: 400 } }),
+  getBudget: async () => ({ path: `/api/costs/budgets/${await budget()}` }),
+  updateBudget: async () => ({ path: `/api/costs/budgets/${await budget()}`, json: { limit_usd: 600, action: 'pause' } }),
+  deleteBudget: async () => ({ path: `/api/costs/budgets/${await budget()}` }),
+}
+
+/** A budget of the `shop` project's coder, made for each request that needs one. */
+async function budget(): Promise<string> {
+  return (await api(server.url, '/api/costs/budgets', { method: 'POST', json: { project_id: 'shop', scope: 'agent', scope_id: 'coder', period: 'day', limit_usd: 50 } })).body.id
 }
 
 function bare(route: ApiRoute): Call {
