@@ -5,10 +5,11 @@
  * never skip, when Redis is not reachable.
  */
 import { spawnSync } from 'node:child_process'
+import { cpSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clusterEntry, pinnedConnection, roleOf } from '../helpers/cluster'
 import { assertRedisReachable, deleteKeys, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis'
-import { mintTestToken, startServer, tempDir, TEST_ADMIN_KEY, type TestServer, waitFor } from '../helpers/server'
+import { mintTestToken, sessionA, startServer, tempDir, TEST_ADMIN_KEY, type TestServer, waitFor } from '../helpers/server'
 import { WsClient } from '../helpers/ws-client'
 
 let entry: string
@@ -153,6 +154,48 @@ describe('node-cluster with two workers and Redis', () => {
       expect(notice.data).toEqual({ reason: 'shutdown', latest_seq: expect.any(Number), retry_after_ms: expect.any(Number), server_time: expect.any(String) })
       expect((await client.closed).code).toBe(1012)
     }
+  })
+})
+
+describe('the Marcus log connector in a cluster', () => {
+  let marcus: TestServer | undefined
+  let marcusPrefix: string
+
+  beforeAll(async () => {
+    const root = tempDir('seneca-cluster-marcus-')
+    cpSync(sessionA, root, { recursive: true })
+    marcusPrefix = uniquePrefix('cluster-marcus')
+    marcus = await startServer({
+      REDIS_URL: SHARED_REDIS_URL, SENECA_REDIS_PREFIX: marcusPrefix, NITRO_CLUSTER_WORKERS: '2', MARCUS_ROOT: root, SENECA_MARCUS_POLL_MS: '100',
+    }, { entry })
+  }, 120_000)
+
+  afterAll(async () => {
+    await marcus?.dispose()
+    if (marcusPrefix) await deleteKeys(marcusPrefix)
+  })
+
+  it('runs on the leader only, and the follower reports the leader\'s state', async () => {
+    const server = marcus!
+    // Each worker, by role: its connector state in /health and how often it ingested Marcus logs.
+    const byRole = async () => {
+      const seen: Record<string, { state: string, marcusIngests: number }> = {}
+      for (let i = 0; i < 6; i++) {
+        const conn = pinnedConnection(server.url)
+        const health = await conn.send('/health')
+        const metrics = await conn.send('/metrics')
+        conn.close()
+        const count = /^ingest_duration_seconds_count\{source="marcus-log"\} (\d+)/m.exec(String(metrics.body))
+        seen[health.body.services.cluster] = { state: health.body.services.marcus_logs, marcusIngests: count ? Number(count[1]) : 0 }
+      }
+      return seen
+    }
+    const settled = await waitFor(async () => {
+      const seen = await byRole()
+      return seen.leader?.state === 'following' && seen.follower?.state === 'following' ? seen : undefined
+    }, 60_000, 500)
+    expect(settled.leader!.marcusIngests).toBeGreaterThan(0)
+    expect(settled.follower!.marcusIngests).toBe(0)
   })
 })
 
