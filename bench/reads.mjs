@@ -26,8 +26,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  authHeaders, dirSizeMb, envInt, envNum, getJson, ingestBody, load, log, machine, messageFactory, postAll,
-  RARE_WORD, removeDir, report, rng, round, schemaKey, startBareHttp, startServer, tempDir,
+  authHeaders, cpuProfArgs, dirSizeMb, envInt, envNum, getJson, ingestBody, load, log, machine, messageFactory, postAll,
+  RARE_WORD, removeDir, report, rng, round, schemaKey, startBareHttp, startServer, summariseCpuProfiles, tempDir,
 } from './lib.mjs'
 
 const MESSAGES = envInt('BENCH_MESSAGES', 1_000_000)
@@ -40,6 +40,10 @@ const WARMUP = envNum('BENCH_WARMUP', 1)
 const CURSOR_PAGES = envInt('BENCH_CURSOR_PAGES', 200)
 const REUSE = process.env.BENCH_REUSE === '1'
 const LOAD_ONLY = process.env.BENCH_LOAD_ONLY === '1'
+const PROFILE = process.env.BENCH_CPU_PROF === '1'
+/** Only these measured routes (comma-separated names), e.g. while working on one; baselines always run. */
+const ONLY = process.env.BENCH_ROUTES ? new Set(process.env.BENCH_ROUTES.split(',').map(s => s.trim())) : null
+const wanted = name => ONLY === null || ONLY.has(name)
 /** Bump when the generated data changes, so cached data dirs are not reused. */
 const DATA_VERSION = 1
 
@@ -60,7 +64,8 @@ else if (REUSE) {
 }
 else dataDir = tempDir('seneca-bench-reads-')
 
-const server = await startServer({ dataDir, readyTimeoutMs: 120_000 })
+const profileDir = PROFILE ? tempDir('seneca-bench-prof-') : null
+const server = await startServer({ dataDir, readyTimeoutMs: 120_000, nodeArgs: PROFILE ? cpuProfArgs(profileDir) : [] })
 log(`reads: server up in ${Math.round(server.startupMs)} ms (pid ${server.pid}), data dir ${dataDir}${reused ? ' (reused)' : ''}`)
 
 let loading
@@ -132,6 +137,10 @@ async function probe(name, path, check) {
 }
 
 async function measure(name, opts) {
+  if (!wanted(name)) {
+    routes[name] = { ...(routes[name] ?? {}), skipped_by_request: true }
+    return null
+  }
   log(`reads: ${name} (${CONNECTIONS} connections, ${DURATION} s)`)
   const r = await load({ url: server.url, connections: CONNECTIONS, durationS: DURATION, warmupS: WARMUP, headers, ...opts })
   routes[name] = { ...(routes[name] ?? {}), ...r }
@@ -213,6 +222,7 @@ if (!LOAD_ONLY) {
 
 const rssEnd = server.rss()
 await server.stop()
+const profile = PROFILE ? summariseCpuProfiles(profileDir) : null
 const dataMb = dirSizeMb(dataDir)
 if (!REUSE) removeDir(dataDir)
 
@@ -265,5 +275,6 @@ report({
   pass,
   skipped,
   complete: skipped.length === 0 && !LOAD_ONLY,
-  passed: skipped.length === 0 && !LOAD_ONLY && Object.values(pass).every(v => v === true || v === null) && Object.values(pass).some(v => v === true),
+  passed: skipped.length === 0 && !LOAD_ONLY && ONLY === null && Object.values(pass).every(v => v === true || v === null) && Object.values(pass).some(v => v === true),
+  ...(profile ? { server_profile: profile } : {}),
 })

@@ -429,9 +429,14 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
 
   const params: Params = {}
   const where = conversationWhere({ projectId: query.project_id, agentId: query.agent_id, since: query.since, until: query.until, scope }, params)
+  // One lower bound on last_activity: given `since` and the idle threshold as two ranges,
+  // SQLite walks the activity index from the lower of them (all of it for an early `since`).
+  const activeParams: Params = {}
+  const activeWhere = conversationWhere({ projectId: query.project_id, agentId: query.agent_id, until: query.until, scope }, activeParams)
+  activeParams.activeFrom = query.since === undefined ? now - idleMs : Math.max(now - idleMs, query.since + 1)
   const { n: active, oldest } = prepared(sqlite, `SELECT count(*) AS n, min(c.last_activity) AS oldest FROM conversations c
-    ${whereSql([...where, 'c.last_activity >= @activeSince', 'c.closed_at IS NULL'])}`)
-    .get({ ...params, activeSince: now - idleMs }) as { n: number, oldest: number | null }
+    ${whereSql([...activeWhere, 'c.last_activity >= @activeFrom', 'c.closed_at IS NULL'])}`)
+    .get(activeParams) as { n: number, oldest: number | null }
 
   // Without an agent filter, and for a window that holds every conversation (or every
   // rollup hour) of the projects, the answer over the window is the all-time answer: read
@@ -669,7 +674,16 @@ function fullTextSearch(query: SearchQuery, scope: Scope): MessageSearchResponse
   let from: string
   let count: string
   let order: string
-  if (conversation === undefined || conversation.message_count > PROBE_CONVERSATION_MAX) {
+  if (filters.length === 0) {
+    // Nothing to check on the message: the matches are the answer, in rowid (= seq) order,
+    // counted and paged on the full-text index alone.
+    params.window = SEARCH_MATCH_WINDOW
+    from = `(SELECT messages_fts.rowid AS seq${relevance ? ', bm25(messages_fts) AS score' : ''} FROM messages_fts
+      WHERE messages_fts MATCH @match ORDER BY messages_fts.rowid DESC LIMIT @window) f`
+    count = `SELECT count(*) AS examined, count(*) AS n FROM ${from}`
+    order = relevance ? 'f.score, f.seq DESC' : 'f.seq DESC'
+  }
+  else if (conversation === undefined || conversation.message_count > PROBE_CONVERSATION_MAX) {
     // Walk the newest matches, look each message up, keep those passing the filters.
     params.window = SEARCH_MATCH_WINDOW
     from = `(SELECT messages_fts.rowid AS seq${relevance ? ', bm25(messages_fts) AS score' : ''} FROM messages_fts
@@ -687,7 +701,7 @@ function fullTextSearch(query: SearchQuery, scope: Scope): MessageSearchResponse
   const counted = prepared(sqlite, count).get(params) as { examined: number, n: number }
   const page = counted.n === 0
     ? []
-    : prepared(sqlite, `SELECT m.seq FROM ${from} ${whereSql(filters)} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
+    : prepared(sqlite, `SELECT ${filters.length ? 'm.seq' : 'f.seq'} FROM ${from} ${whereSql(filters)} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
       .all({ ...params, limit: query.limit + 1, offset: query.offset }) as { seq: number }[]
   const hasMore = page.length > query.limit
   if (hasMore) page.length = query.limit
