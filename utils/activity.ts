@@ -80,5 +80,10 @@ export function activityFromLive(e: AnyLogEvent): ActivityItem {
       return { ...base, at: now, text: `command ${e.data.command} for ${e.data.agent_id}`, tone: 'info' }
     case 'command_update':
       return { ...base, at: now, text: `command ${e.data.command ?? e.data.command_id} ${e.data.status}`, tone: e.data.status === 'failed' ? 'bad' : 'ok' }
+    case 'budget_alert':
+      return { ...base, at: e.data.timestamp, text: `budget: ${clip(e.data.message)}`, tone: e.data.type === 'budget_exceeded' ? 'bad' : 'warn' }
+    default:
+      // An event kind newer than this feed: named, not hidden.
+      return { ...base, at: now, text: String((e as { event: string }).event).replaceAll('_', ' '), tone: 'info' }
   }
 }

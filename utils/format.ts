@@ -59,3 +59,11 @@ export function formatTime(iso: string | null | undefined): string {
   const d = new Date(iso)
   return Number.isNaN(d.getTime()) ? iso : d.toISOString().slice(11, 23)
 }
+
+const windows: Record<string, number> = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 }
+
+/** A time window of the filters (`1h`, `24h`, `7d`, `30d`) as the ISO time it starts; undefined for "any time". */
+export function sinceOf(window: string, now = Date.now()): string | undefined {
+  const span = windows[window]
+  return span ? new Date(now - span).toISOString() : undefined
+}

@@ -45,6 +45,7 @@ import { type ApiResponseSpec, type ApiRoute, json, tags } from './openapi-spec'
 import { costRoutes } from './openapi-costs'
 import { insightRoutes } from './openapi-insights'
 import { operationRoutes } from './openapi-operations'
+import { dashboardRoutes } from './openapi-dashboards'
 
 export type { ApiResponseSpec, ApiRoute, HttpMethod } from './openapi-spec'
 
@@ -379,6 +380,7 @@ export const apiRoutes: ApiRoute[] = [
   ...costRoutes,
   ...insightRoutes,
   ...operationRoutes,
+  ...dashboardRoutes,
 ]
 
 // ---------------------------------------------------------------------------------------
