@@ -101,14 +101,14 @@ export function remainingOf(t: { status: string, progress: number, estimated_hou
 const nodesOf = (tasks: TaskRow[], fallback: number, override?: Map<string, number>): Node[] =>
   tasks.map(t => ({ id: t.id, stage: '', status: t.status, remaining: override?.get(t.id) ?? remainingOf(t, fallback) }))
 
-export type GraphQuery = { limit: number, status?: string }
+export type ContextGraphQuery = { limit: number, status?: string }
 
 /**
  * GET /api/context/projects/{project_id}/graph: every task (up to `limit`: the critical path
  * first, then open tasks, then the most recently updated) with its dependencies, schedule
  * figures and context; edges go from a task to the task it depends on.
  */
-export function projectContextGraph(projectId: string, q: GraphQuery, scope: Scope) {
+export function projectContextGraph(projectId: string, q: ContextGraphQuery, scope: Scope) {
   const { sqlite } = useDatabase()
   const project = sqlite.prepare(`SELECT id, name FROM projects WHERE id = ?`).get(projectId) as { id: string, name: string } | undefined
   if (!project || !inScope(scope, projectId)) throw apiError('PROJECT_NOT_FOUND', `Project with ID '${projectId}' does not exist`, { project_id: projectId })

@@ -312,7 +312,7 @@ export function blockerInsights(q: BlockerInsightQuery, scope: Scope) {
 
 export type KnowledgeNodeType = (typeof knowledgeNodeTypes)[number]
 
-export type GraphQuery = { project_id?: string, agent_id?: string, node_types?: KnowledgeNodeType[], limit: number }
+export type KnowledgeGraphQuery = { project_id?: string, agent_id?: string, node_types?: KnowledgeNodeType[], limit: number }
 
 type GraphNode = { id: string, type: KnowledgeNodeType, ref_id: string, label: string, project_id: string | null, attributes: Record<string, unknown> }
 type GraphEdge = { source: string, target: string, type: string }
@@ -323,12 +323,14 @@ type GraphEdge = { source: string, target: string, type: string }
  * produced_by). Within `limit` nodes: every project and agent first, then the newest tasks
  * (the agent's, with agent_id), then the decisions and artifacts of those tasks and agents.
  */
-export function knowledgeGraph(q: GraphQuery, scope: Scope) {
+export function knowledgeGraph(q: KnowledgeGraphQuery, scope: Scope) {
   const fresh = freshness()
   const { sqlite } = useDatabase()
   const types = new Set<KnowledgeNodeType>(q.node_types?.length ? q.node_types : knowledgeNodeTypes)
   const params: Record<string, unknown> = {}
   const pf = (col: string) => projectFilter(col, q.project_id, scope, params)
+  // Fills in the scope parameters now: the parameter objects below are copies of `params`.
+  pf('project_id')
   let budget = q.limit
   const nodes: GraphNode[] = []
   const edges: GraphEdge[] = []

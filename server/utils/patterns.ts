@@ -172,8 +172,10 @@ function stalls(filter: string, params: Record<string, unknown>, factor: number,
     p.sum += g.gap_sum
     projectGap.set(g.project_id, p)
   }
+  // Across all projects the (project, status) index is still used, one project at a time, instead of reading every task fact.
   const open = sqlite.prepare(`SELECT f.task_id, f.project_id, f.agent_id, f.last_progress_at, t.name, t.progress FROM insight_task_facts f JOIN tasks t ON t.id = f.task_id
-    WHERE f.status = 'in_progress' AND ${filter.replaceAll('project_id', 'f.project_id')} AND f.last_progress_at IS NOT NULL AND f.last_progress_at < @asOf`).all({ ...params, asOf }) as
+    WHERE f.status = 'in_progress' AND ${filter === '1' ? 'f.project_id IN (SELECT id FROM projects)' : filter.replaceAll('project_id', 'f.project_id')}
+      AND f.last_progress_at IS NOT NULL AND f.last_progress_at < @asOf`).all({ ...params, asOf }) as
     { task_id: string, project_id: string, agent_id: string | null, last_progress_at: number, name: string, progress: number }[]
   const out: (Pattern & { idle: number })[] = []
   for (const t of open) {

@@ -264,6 +264,10 @@ describe('memory from stored work', () => {
     const onlyAgents = knowledgeGraph({ limit: 100, node_types: ['agent', 'project'] }, null)
     expect(onlyAgents.nodes.map(n => n.type).sort()).toEqual(['agent', 'agent', 'project'])
     expect(knowledgeGraph({ limit: 3 }, null).nodes).toHaveLength(3)
+    // scoped to the caller's projects, or to one project
+    expect(knowledgeGraph({ limit: 100 }, ['p']).totals).toEqual(g.totals)
+    expect(knowledgeGraph({ limit: 100 }, ['other']).totals).toEqual({ project: 0, agent: 0, task: 0, decision: 0, artifact: 0 })
+    expect(knowledgeGraph({ limit: 100, project_id: 'p', agent_id: 'b' }, null).nodes.filter(n => n.type === 'task').map(n => n.ref_id).sort()).toEqual(['t3', 't4'])
   })
 })
 
