@@ -137,6 +137,35 @@ export const costDaily = sqliteTable('cost_daily', {
   index('cost_daily_agent_idx').on(t.agentId, t.day),
 ])
 
+/** Per UTC month (the month's first day, 00:00): long windows read a row per month instead of one per day. */
+export const costMonthly = sqliteTable('cost_monthly', {
+  projectId: text('project_id').notNull(),
+  month: integer('month').notNull(),
+  agentId: text('agent_id').notNull(),
+  model: text('model').notNull(),
+  provider: text('provider').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.month, t.agentId, t.model, t.provider] }),
+  index('cost_monthly_month_idx').on(t.month),
+  index('cost_monthly_agent_idx').on(t.agentId, t.month),
+])
+
+/**
+ * Per task and UTC month, all models together: the costliest tasks of a month are the first
+ * entries of an index instead of a sum over every task.
+ */
+export const costTaskMonthly = sqliteTable('cost_task_monthly', {
+  projectId: text('project_id').notNull(),
+  taskId: text('task_id').notNull(),
+  month: integer('month').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.taskId, t.month] }),
+  index('cost_task_monthly_cost_idx').on(t.month, t.cost),
+  index('cost_task_monthly_project_cost_idx').on(t.projectId, t.month, t.cost),
+])
+
 /** Per task and UTC day; events without a task are not in it. */
 export const costTaskDaily = sqliteTable('cost_task_daily', {
   projectId: text('project_id').notNull(),
