@@ -335,3 +335,32 @@ describe('query plans', () => {
     }
   })
 })
+
+describe('read-side totals', () => {
+  const totalsMatch = () => {
+    expect(sqlite.prepare(`SELECT agent_id, project_id, messages, errors, responses, response_ms_sum FROM agent_message_totals WHERE messages <> 0 OR responses <> 0 ORDER BY 1, 2`).all())
+      .toEqual(sqlite.prepare(`SELECT agent_id, project_id, sum(messages) AS messages, sum(errors) AS errors, sum(responses) AS responses, sum(response_ms_sum) AS response_ms_sum
+        FROM message_rollups GROUP BY 1, 2 HAVING sum(messages) <> 0 OR sum(responses) <> 0 ORDER BY 1, 2`).all())
+    expect(sqlite.prepare(`SELECT project_id, hour, messages, errors, responses, response_ms_sum FROM project_hour_rollups WHERE messages <> 0 ORDER BY 1, 2`).all())
+      .toEqual(sqlite.prepare(`SELECT project_id, hour, sum(messages) AS messages, sum(errors) AS errors, sum(responses) AS responses, sum(response_ms_sum) AS response_ms_sum
+        FROM message_rollups GROUP BY 1, 2 HAVING sum(messages) <> 0 ORDER BY 1, 2`).all())
+    expect(sqlite.prepare(`SELECT project_id, agent_id, conversations FROM conversation_agent_counts WHERE conversations <> 0 ORDER BY 1, 2`).all())
+      .toEqual(sqlite.prepare(`SELECT project_id, coalesce(agent_id, '') AS agent_id, count(*) AS conversations FROM conversations GROUP BY 1, 2 ORDER BY 1, 2`).all())
+  }
+
+  it('equal what they total, after ingest and after rows are deleted or moved', () => {
+    totalsMatch()
+    sqlite.exec('SAVEPOINT totals')
+    try {
+      sqlite.prepare(`DELETE FROM conversations WHERE id = 'c3'`).run()
+      sqlite.prepare(`DELETE FROM message_rollups WHERE project_id = 'beta'`).run()
+      sqlite.prepare(`UPDATE message_rollups SET agent_id = 'agent_moved' WHERE agent_id = 'agent_b'`).run()
+      sqlite.prepare(`UPDATE conversations SET agent_id = NULL WHERE id = 'c2'`).run()
+      totalsMatch()
+    }
+    finally {
+      sqlite.exec('ROLLBACK TO totals; RELEASE totals')
+    }
+    totalsMatch()
+  })
+})
