@@ -342,15 +342,18 @@ export function criticalPath(nodes: Node[], edges: { from: string, to: string }[
   const next = new Map<string, string[]>()
   for (const e of edges) {
     if (!byId.has(e.from) || !byId.has(e.to)) continue
-    next.set(e.from, [...(next.get(e.from) ?? []), e.to])
+    const list = next.get(e.from)
+    if (list) list.push(e.to)
+    else next.set(e.from, [e.to])
     indegree.set(e.to, (indegree.get(e.to) ?? 0) + 1)
   }
   const queue = nodes.filter(n => indegree.get(n.id) === 0).map(n => n.id).sort()
   const best = new Map<string, { hours: number, prev: string | null }>()
   for (const id of queue) best.set(id, { hours: byId.get(id)!.remaining, prev: null })
   const order: string[] = []
-  while (queue.length) {
-    const id = queue.shift()!
+  // An index instead of shift() and a Set instead of includes(): linear in the graph's size (impact analysis runs this on whole projects).
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head]!
     order.push(id)
     for (const to of next.get(id) ?? []) {
       const candidate = best.get(id)!.hours + byId.get(to)!.remaining
@@ -360,7 +363,8 @@ export function criticalPath(nodes: Node[], edges: { from: string, to: string }[
       if (indegree.get(to) === 0) queue.push(to)
     }
   }
-  const cyclic = nodes.filter(n => !order.includes(n.id)).map(n => n.id)
+  const ordered = new Set(order)
+  const cyclic = nodes.filter(n => !ordered.has(n.id)).map(n => n.id)
   let end: string | null = null
   for (const id of order) if (end === null || best.get(id)!.hours > best.get(end)!.hours) end = id
   const path: string[] = []
