@@ -159,7 +159,7 @@ export const envSchema = z.object({
   SENECA_RETENTION_EVENTS: retention(),
   SENECA_RETENTION_COST_EVENTS: retention(),
   SENECA_RETENTION_INTERVAL_MS: number(60 * 60_000, { min: 1000 }),
-  SENECA_RETENTION_BATCH: number(2000, { min: 1, max: 100_000 }),
+  SENECA_RETENTION_BATCH: number(500, { min: 1, max: 100_000 }),
   SENECA_CHECKPOINT_INTERVAL_MS: number(5 * 60_000, { min: 0 }),
   SENECA_OPTIMIZE_INTERVAL_MS: number(6 * 60 * 60_000, { min: 0 }),
   SENECA_VACUUM: oneOf(['off', 'incremental', 'full'], 'off'),

@@ -18,10 +18,10 @@
  *   table exists.
  *
  * Every delete is a short transaction of at most SENECA_RETENTION_BATCH rows, and the job
- * yields to the event loop between batches, so ingest and reads go on while it runs.
+ * rests between batches as long as the batch took, so ingest and reads go on while it runs.
  */
 import { statSync } from 'node:fs'
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
 import { type SenecaConfig, useConfig } from './config'
 import { type Sqlite, useDatabase } from './db'
 import { observeMaintenance, observeRetentionDeleted } from './metrics'
@@ -40,6 +40,16 @@ export type MaintenanceReport = {
 
 /** Rows looked at per read step of a pass over messages or cost events. */
 const SCAN_STEP = 10_000
+
+/**
+ * After each write the pass rests as long as the write took (at most 100 ms), so it never has
+ * more than about half of the event loop and of the write lock: ingest and reads keep the rest.
+ */
+async function rest(since: number) {
+  const spent = performance.now() - since
+  if (spent < 1) await yieldToEventLoop()
+  else await sleep(Math.min(100, spent))
+}
 
 /** The oldest event `ts` ingest still accepts (0: events are kept forever). */
 export function retentionHorizon(now = Date.now(), config: SenecaConfig = useConfig()): number {
@@ -79,8 +89,9 @@ async function deleteOlderThan(sqlite: Sqlite, table: 'messages' | 'cost_events'
     cursor = rows.at(-1)!.seq
     const old = rows.filter(r => r.ts < cutoff).map(r => r.seq)
     for (let i = 0; i < old.length; i += batchSize) {
+      const started = performance.now()
       deleted += remove.run(JSON.stringify(old.slice(i, i + batchSize))).changes
-      await yieldToEventLoop()
+      await rest(started)
     }
     if (!old.length) await yieldToEventLoop()
   }
@@ -102,8 +113,9 @@ async function pruneEventLog(sqlite: Sqlite, cutoff: number, batchSize: number, 
       upTo = r.seq
     }
     if (!upTo) break
+    const started = performance.now()
     deleted += remove.run(upTo).changes
-    await yieldToEventLoop()
+    await rest(started)
   }
   return deleted
 }
@@ -143,7 +155,7 @@ async function pass({ now = Date.now(), config = useConfig(), sqlite = useDataba
     for (const kind of Object.keys(report.deleted) as RetentionKind[]) observeRetentionDeleted(kind, report.deleted[kind])
 
     const total = report.deleted.messages + report.deleted.events + report.deleted.cost_events
-    if (maintenance.vacuum === 'incremental') incrementalVacuum(sqlite)
+    if (maintenance.vacuum === 'incremental') await incrementalVacuum(sqlite)
     else if (maintenance.vacuum === 'full') {
       // A full VACUUM rewrites the file and blocks writers meanwhile: only when it frees something.
       if (total > 0) sqlite.exec('VACUUM')
@@ -176,13 +188,15 @@ export function optimize(sqlite: Sqlite = useDatabase().sqlite) {
 }
 
 /** Pages freed per `incremental_vacuum` step, so no single step holds the write lock long. */
-const VACUUM_STEP_PAGES = 2000
+const VACUUM_STEP_PAGES = 500
 
-function incrementalVacuum(sqlite: Sqlite) {
-  for (let i = 0; i < 1000; i++) {
+async function incrementalVacuum(sqlite: Sqlite) {
+  for (let i = 0; i < 100_000; i++) {
     const free = sqlite.pragma('freelist_count', { simple: true }) as number
     if (free === 0) break
+    const started = performance.now()
     sqlite.pragma(`incremental_vacuum(${VACUUM_STEP_PAGES})`)
+    await rest(started)
   }
   observeMaintenance('vacuum', 'ok')
 }
