@@ -33,4 +33,10 @@ CREATE TABLE `cost_task_monthly` (
 );
 --> statement-breakpoint
 CREATE INDEX `cost_task_monthly_cost_idx` ON `cost_task_monthly` (`month`,`cost`);--> statement-breakpoint
-CREATE INDEX `cost_task_monthly_project_cost_idx` ON `cost_task_monthly` (`project_id`,`month`,`cost`);
+CREATE INDEX `cost_task_monthly_project_cost_idx` ON `cost_task_monthly` (`project_id`,`month`,`cost`);--> statement-breakpoint
+INSERT INTO `cost_monthly` SELECT `project_id`, CAST(strftime('%s', `day` / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000, `agent_id`, `model`, `provider`,
+  sum(`events`), sum(`input_tokens`), sum(`output_tokens`), sum(`cache_read_tokens`), sum(`cache_write_tokens`), sum(`cost`), sum(`reported_cost`), sum(`unpriced_events`)
+  FROM `cost_daily` GROUP BY 1, 2, 3, 4, 5;--> statement-breakpoint
+INSERT INTO `cost_task_monthly` SELECT `project_id`, `task_id`, CAST(strftime('%s', `day` / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000,
+  sum(`events`), sum(`input_tokens`), sum(`output_tokens`), sum(`cache_read_tokens`), sum(`cache_write_tokens`), sum(`cost`), sum(`reported_cost`), sum(`unpriced_events`)
+  FROM `cost_task_daily` GROUP BY 1, 2, 3;

@@ -71,6 +71,8 @@ const ROLLUP_SELECT = `count(*), sum(input_tokens), sum(output_tokens), sum(cach
   coalesce(sum(CASE WHEN cost_source = 'reported' THEN cost END), 0), sum(cost_source = 'unpriced')`
 const ROLLUP_INSERT = 'events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
 const KEY = 'project_id = @project AND model = @model AND provider IS @provider'
+const MONTH_OF_TS = `CAST(strftime('%s', ts / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000`
+const MONTH_OF_DAY = `CAST(strftime('%s', day / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000`
 
 function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number {
   const provider = key.provider === '' ? null : key.provider
@@ -98,6 +100,7 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
     const rollupKey = 'project_id = @project AND model = @model AND provider = @provider'
     costStatement(sqlite, `DELETE FROM cost_hourly WHERE ${rollupKey}`).run(rollupArgs)
     costStatement(sqlite, `DELETE FROM cost_daily WHERE ${rollupKey}`).run(rollupArgs)
+    costStatement(sqlite, `DELETE FROM cost_monthly WHERE ${rollupKey}`).run(rollupArgs)
     costStatement(sqlite, `DELETE FROM cost_task_daily WHERE ${rollupKey}`).run(rollupArgs)
     costStatement(sqlite, `INSERT INTO cost_hourly (project_id, hour, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${HOUR_MS}) * ${HOUR_MS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
@@ -105,9 +108,19 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
     costStatement(sqlite, `INSERT INTO cost_daily (project_id, day, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${DAY_MS}) * ${DAY_MS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} GROUP BY 2, 3`).run(args)
+    costStatement(sqlite, `INSERT INTO cost_monthly (project_id, month, agent_id, model, provider, ${ROLLUP_INSERT})
+      SELECT project_id, ${MONTH_OF_TS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
+      FROM cost_events WHERE ${KEY} GROUP BY 2, 3`).run(args)
     costStatement(sqlite, `INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, task_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND task_id IS NOT NULL GROUP BY 2, 3`).run(args)
+    // A task's monthly row holds every model: rebuilt from the (already rebuilt) daily rows of the tasks this model touched.
+    const tasks = `SELECT DISTINCT task_id FROM cost_task_daily WHERE ${rollupKey}`
+    costStatement(sqlite, `DELETE FROM cost_task_monthly WHERE project_id = @project AND task_id IN (${tasks})`).run(rollupArgs)
+    costStatement(sqlite, `INSERT INTO cost_task_monthly (project_id, task_id, month, ${ROLLUP_INSERT})
+      SELECT project_id, task_id, ${MONTH_OF_DAY}, sum(events), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+        sum(cost), sum(reported_cost), sum(unpriced_events)
+      FROM cost_task_daily WHERE project_id = @project AND task_id IN (${tasks}) GROUP BY 2, 3`).run(rollupArgs)
     return changed
   })
   return run.immediate()

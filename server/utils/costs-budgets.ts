@@ -45,7 +45,8 @@ type BudgetRow = {
 type CrossingRow = { threshold: 'warning' | 'limit', crossed_at: number, paused_agents: string | null }
 
 const BUDGET_COLUMNS = 'id, project_id, scope, scope_id, period, limit_usd, warning_ratio, action, created_at, name, created_by, updated_at'
-const NEVER = Number.MAX_SAFE_INTEGER
+/** The end of a `total` budget's period: far enough, and still a date. */
+const NEVER = Date.UTC(9000, 0, 1)
 
 function period(b: BudgetRow, at: number): { start: number, end: number } {
   return b.period === 'total' ? { start: 0, end: NEVER } : costPeriodBounds(b.period, at)

@@ -13,6 +13,18 @@ import { costAt, PriceBook, type PriceRow } from './costs-prices'
 export const HOUR_MS = 3_600_000
 export const DAY_MS = 86_400_000
 
+/** Start of the UTC month of `t`. */
+export function monthStart(t: number): number {
+  const d = new Date(t)
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
+}
+
+/** Start of the UTC month after the one of `t`. */
+export function nextMonth(t: number): number {
+  const d = new Date(t)
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)
+}
+
 type Figures = { events: number, input: number, output: number, cacheRead: number, cacheWrite: number, cost: number, reported: number, unpriced: number }
 type Rollup = Figures & { key: Record<string, string | number> }
 
@@ -79,11 +91,13 @@ const FIGURE_ADD = `events = events + excluded.events, input_tokens = input_toke
   reported_cost = reported_cost + excluded.reported_cost, unpriced_events = unpriced_events + excluded.unpriced_events`
 
 export class CostProjector {
-  private readonly st: Record<'insert' | 'hourly' | 'daily' | 'task', Statement>
+  private readonly st: Record<'insert' | 'hourly' | 'daily' | 'monthly' | 'task' | 'taskMonthly', Statement>
   private book: PriceBook | undefined
   private readonly hourly = new Map<string, Rollup>()
   private readonly daily = new Map<string, Rollup>()
+  private readonly monthly = new Map<string, Rollup>()
   private readonly task = new Map<string, Rollup>()
+  private readonly taskMonthly = new Map<string, Rollup>()
 
   constructor(private readonly sqlite: Sqlite) {
     const p = (sql: string) => sqlite.prepare(sql)
@@ -97,9 +111,15 @@ export class CostProjector {
       daily: p(`INSERT INTO cost_daily (project_id, day, agent_id, model, provider, ${FIGURE_COLUMNS})
         VALUES (@projectId, @at, @agentId, @model, @provider, ${FIGURE_VALUES})
         ON CONFLICT(project_id, day, agent_id, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
+      monthly: p(`INSERT INTO cost_monthly (project_id, month, agent_id, model, provider, ${FIGURE_COLUMNS})
+        VALUES (@projectId, @at, @agentId, @model, @provider, ${FIGURE_VALUES})
+        ON CONFLICT(project_id, month, agent_id, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
       task: p(`INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${FIGURE_COLUMNS})
         VALUES (@projectId, @taskId, @at, @model, @provider, ${FIGURE_VALUES})
         ON CONFLICT(project_id, task_id, day, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
+      taskMonthly: p(`INSERT INTO cost_task_monthly (project_id, task_id, month, ${FIGURE_COLUMNS})
+        VALUES (@projectId, @taskId, @at, ${FIGURE_VALUES})
+        ON CONFLICT(project_id, task_id, month) DO UPDATE SET ${FIGURE_ADD}`),
     }
   }
 
@@ -130,13 +150,19 @@ export class CostProjector {
     const hour = Math.floor(e.ts / HOUR_MS) * HOUR_MS
     const day = Math.floor(e.ts / DAY_MS) * DAY_MS
     add(this.hourly, { projectId: e.project_id, at: hour, agentId, model: e.model, provider: prov }, figures)
+    const month = monthStart(e.ts)
     add(this.daily, { projectId: e.project_id, at: day, agentId, model: e.model, provider: prov }, figures)
-    if (e.task_id) add(this.task, { projectId: e.project_id, taskId: e.task_id, at: day, model: e.model, provider: prov }, figures)
+    add(this.monthly, { projectId: e.project_id, at: month, agentId, model: e.model, provider: prov }, figures)
+    if (e.task_id) {
+      add(this.task, { projectId: e.project_id, taskId: e.task_id, at: day, model: e.model, provider: prov }, figures)
+      add(this.taskMonthly, { projectId: e.project_id, taskId: e.task_id, at: month }, figures)
+    }
     return { cost, cost_source: source, price_id: priceId, provider }
   }
 
   flush() {
-    for (const [map, st] of [[this.hourly, this.st.hourly], [this.daily, this.st.daily], [this.task, this.st.task]] as const) {
+    const pairs = [[this.hourly, this.st.hourly], [this.daily, this.st.daily], [this.monthly, this.st.monthly], [this.task, this.st.task], [this.taskMonthly, this.st.taskMonthly]] as const
+    for (const [map, st] of pairs) {
       for (const r of map.values()) st.run({ ...r.key, events: r.events, input: r.input, output: r.output, cacheRead: r.cacheRead, cacheWrite: r.cacheWrite, cost: r.cost, reported: r.reported, unpriced: r.unpriced })
     }
     this.discard()
@@ -146,7 +172,9 @@ export class CostProjector {
   discard() {
     this.hourly.clear()
     this.daily.clear()
+    this.monthly.clear()
     this.task.clear()
+    this.taskMonthly.clear()
     this.book = undefined
   }
 }

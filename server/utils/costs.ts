@@ -2,7 +2,7 @@
  * Cost answers, read from the rollups the cost projection keeps (never by scanning usage
  * events, except for the event list itself):
  * - a window `[start, end)` is applied at hour granularity: full UTC days inside it come
- *   from `cost_daily`, the hours at either edge from `cost_hourly`; per-task figuresOf come
+ *   from `cost_daily`, the hours at either edge from `cost_hourly`; per-task figures come
  *   from `cost_task_daily`, so at day granularity;
  * - burn rate = cost in the last N hourly buckets up to and including the one of `as_of`,
  *   divided by N (or by the buckets since the first usage, when that is later);
@@ -15,7 +15,7 @@ import type {
   CostFigures, costAgentDetailQuery, costDetailQuery, costEventListQuery, costListQuery, costPeriods, costSummaryQuery, costTimeseriesQuery,
 } from '../../shared/costs'
 import { type Scope, scopeSql } from './access'
-import { DAY_MS, HOUR_MS } from './costs-projection'
+import { DAY_MS, HOUR_MS, monthStart, nextMonth } from './costs-projection'
 import type { Sqlite } from './db'
 import { useDatabase } from './db'
 import { apiError } from './errors'
@@ -142,37 +142,159 @@ function filterSql(f: CostFilter, params: Params, options: { agentColumn?: boole
   return where
 }
 
+type Table = 'cost_hourly' | 'cost_daily' | 'cost_monthly'
+export type Segment = { table: Table, from: number, to: number, sign: 1 | -1 }
+
+const floorDay = (t: number) => Math.floor(t / DAY_MS) * DAY_MS
+const ceilDay = (t: number) => Math.ceil(t / DAY_MS) * DAY_MS
+const ceilMonth = (t: number) => (monthStart(t) === t ? t : nextMonth(t))
+
+/**
+ * `[from, to)` (hour-aligned) as rollup ranges: whole months from the monthly rollup, whole
+ * days from the daily one, hours from the hourly one. A part that starts a month (or a day)
+ * and covers more than half of it is read as the whole month (day) minus the rest, so the
+ * current month up to now costs one month of rows and an empty range.
+ */
+export function costSegments(from: number, to: number): Segment[] {
+  const out: Segment[] = []
+  const push = (table: Table, f: number, t: number, sign: 1 | -1) => {
+    if (f < t) out.push({ table, from: f, to: t, sign })
+  }
+  const days = (d0: number, d1: number) => {
+    if (d0 >= d1) return
+    const m0 = ceilMonth(d0)
+    const m1 = monthStart(d1)
+    if (m0 > m1) {
+      const ms = monthStart(d0)
+      const me = nextMonth(ms)
+      if (d0 === ms && d1 - d0 > (me - ms) / 2) {
+        push('cost_monthly', ms, me, 1)
+        push('cost_daily', d1, me, -1)
+      }
+      else push('cost_daily', d0, d1, 1)
+      return
+    }
+    push('cost_daily', d0, m0, 1)
+    let monthsEnd = m1
+    if (m1 < d1) {
+      const me = nextMonth(m1)
+      if (d1 - m1 > (me - m1) / 2) {
+        monthsEnd = me
+        push('cost_daily', d1, me, -1)
+      }
+      else push('cost_daily', m1, d1, 1)
+    }
+    push('cost_monthly', m0, monthsEnd, 1)
+  }
+  if (from >= to) return out
+  const d0 = ceilDay(from)
+  const d1 = floorDay(to)
+  if (d0 > d1) {
+    const day = floorDay(from)
+    if (from === day && to - from > DAY_MS / 2) {
+      push('cost_daily', day, day + DAY_MS, 1)
+      push('cost_hourly', to, day + DAY_MS, -1)
+    }
+    else push('cost_hourly', from, to, 1)
+    return out
+  }
+  push('cost_hourly', from, d0, 1)
+  let daysEnd = d1
+  if (d1 < to) {
+    if (to - d1 > DAY_MS / 2) {
+      daysEnd = d1 + DAY_MS
+      push('cost_hourly', to, daysEnd, -1)
+    }
+    else push('cost_hourly', d1, to, 1)
+  }
+  days(d0, daysEnd)
+  return out
+}
+
+const COLUMN: Record<Table, string> = { cost_hourly: 'hour', cost_daily: 'day', cost_monthly: 'month' }
+const SIGNED = `coalesce(sum(s * events), 0) AS events, coalesce(sum(s * input_tokens), 0) AS input_tokens, coalesce(sum(s * output_tokens), 0) AS output_tokens,
+  coalesce(sum(s * cache_read_tokens), 0) AS cache_read_tokens, coalesce(sum(s * cache_write_tokens), 0) AS cache_write_tokens,
+  coalesce(sum(s * cost), 0) AS cost, coalesce(sum(s * reported_cost), 0) AS reported_cost, coalesce(sum(s * unpriced_events), 0) AS unpriced_events`
+
 /**
  * Figures over `[from, to)` (hour-aligned), grouped by some of project_id, agent_id, model,
- * provider: whole days from the daily rollup, the hours at the edges from the hourly one.
+ * provider, from the rollup ranges of `costSegments`.
  */
 export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: number, groupBy: string[] = [], options: { top?: number } = {}) {
   const params: Params = {}
   const where = filterSql(f, params)
   const and = where.length ? ` AND ${where.join(' AND ')}` : ''
-  const d0 = Math.ceil(from / DAY_MS) * DAY_MS
-  const d1 = Math.floor(to / DAY_MS) * DAY_MS
-  const days = d0 < d1
-  Object.assign(params, days ? { d0, d1, h0: from, hA: d0, hB: d1, h1: to } : { d0: 0, d1: 0, h0: from, hA: to, hB: to, h1: to })
+  const parts = costSegments(from, to).map((seg, i) => {
+    params[`f${i}`] = seg.from
+    params[`t${i}`] = seg.to
+    const column = COLUMN[seg.table]
+    return `SELECT ${ROLLUP_COLUMNS}, ${seg.sign} AS s FROM ${seg.table} WHERE ${column} >= @f${i} AND ${column} < @t${i}${and}`
+  })
+  if (!parts.length) return []
   const group = groupBy.join(', ')
-  const sql = `SELECT ${group ? `${group}, ` : ''}${FIGURES} FROM (
-      SELECT ${ROLLUP_COLUMNS} FROM cost_daily WHERE day >= @d0 AND day < @d1${and}
-      UNION ALL SELECT ${ROLLUP_COLUMNS} FROM cost_hourly WHERE hour >= @h0 AND hour < @hA${and}
-      UNION ALL SELECT ${ROLLUP_COLUMNS} FROM cost_hourly WHERE hour >= @hB AND hour < @h1${and}
-    )${group ? ` GROUP BY ${group} ORDER BY cost DESC, events DESC, ${group}` : ''}${options.top ? ` LIMIT ${Math.floor(options.top)}` : ''}`
+  const sql = `SELECT ${group ? `${group}, ` : ''}${SIGNED} FROM (${parts.join(' UNION ALL ')})${group
+    ? ` GROUP BY ${group} HAVING sum(s * events) <> 0 ORDER BY cost DESC, events DESC, ${group}`
+    : ''}${options.top ? ` LIMIT ${Math.floor(options.top)}` : ''}`
   return costStatement(sqlite, sql).all(params) as (FigureRow & Record<string, string>)[]
 }
 
-/** Per-task figuresOf over the UTC days overlapping `[from, to)`, costliest first. */
+type GroupRow = FigureRow & { project_id: string, agent_id: string, model: string, provider: string }
+
+/**
+ * One pass over the window grouped by (project, agent, model, provider); the totals and every
+ * breakdown are sums of those groups.
+ */
+function breakdown(sqlite: Sqlite, f: CostFilter, from: number, to: number) {
+  const rows = aggregateCosts(sqlite, f, from, to, ['project_id', 'agent_id', 'model', 'provider']) as GroupRow[]
+  const top = (keys: (keyof GroupRow)[], n: number) => {
+    const groups = new Map<string, FigureRow & Record<string, string>>()
+    for (const r of rows) {
+      const key = keys.map(k => r[k]).join('\u0000')
+      const known = groups.get(key)
+      if (known) Object.assign(known, sumRows(known, r))
+      else groups.set(key, { ...sumRows(ZERO, r), ...Object.fromEntries(keys.map(k => [k, String(r[k])])) } as FigureRow & Record<string, string>)
+    }
+    const byKeys = (a: Record<string, string>, b: Record<string, string>) => {
+      for (const k of keys) {
+        const c = String(a[k]).localeCompare(String(b[k]))
+        if (c) return c
+      }
+      return 0
+    }
+    return [...groups.values()].sort((a, b) => b.cost - a.cost || b.events - a.events || byKeys(a, b)).slice(0, n)
+  }
+  return { totals: figuresOf(rows.reduce(sumRows, ZERO)), top }
+}
+
+/**
+ * The costliest tasks over the UTC days overlapping `[from, to)`. A window that starts a
+ * month and has no usage after it in that month reads the head of the monthly per-task
+ * index; any other window sums the daily per-task rows.
+ */
 function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, top: number) {
-  const params: Params = { d0: Math.floor(from / DAY_MS) * DAY_MS, d1: Math.ceil(to / DAY_MS) * DAY_MS }
+  const d0 = floorDay(from)
+  const d1 = ceilDay(to)
+  const month = monthStart(d0)
+  if (d0 === month && d1 <= nextMonth(month)) {
+    const params: Params = { d1, end: nextMonth(month) }
+    const where = filterSql(f, params, { agentColumn: false })
+    const later = costStatement(sqlite, `SELECT 1 FROM cost_daily WHERE day >= @d1 AND day < @end${where.length ? ` AND ${where.join(' AND ')}` : ''} LIMIT 1`).get(params)
+    if (!later) {
+      const p: Params = { month }
+      const w = filterSql(f, p, { agentColumn: false })
+      return costStatement(sqlite, `SELECT task_id, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events
+        FROM cost_task_monthly WHERE month = @month${w.length ? ` AND ${w.join(' AND ')}` : ''} ORDER BY cost DESC, events DESC, task_id LIMIT ${Math.floor(top)}`)
+        .all(p) as (FigureRow & { task_id: string })[]
+    }
+  }
+  const params: Params = { d0, d1 }
   const where = filterSql(f, params, { agentColumn: false })
   const sql = `SELECT task_id, ${FIGURES} FROM cost_task_daily WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
     GROUP BY task_id ORDER BY cost DESC, events DESC, task_id LIMIT ${Math.floor(top)}`
   return costStatement(sqlite, sql).all(params) as (FigureRow & { task_id: string })[]
 }
 
-/** Per-task figuresOf of one agent: its usage events (indexed by agent and time). */
+/** Per-task figures of one agent: its usage events (indexed by agent and time). */
 function agentTaskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, top: number) {
   const params: Params = { agentId: f.agentId!, from, to }
   const where = scopeSql('project_id', f.scope, params)
@@ -255,17 +377,18 @@ export function costSummary(q: SummaryQuery, scope: Scope, now = Date.now()) {
   const w = costWindow(q, now)
   const f: CostFilter = { scope, projectId: q.project_id }
   const { from, to } = readRange(w)
-  const totals = figuresOf(aggregateCosts(sqlite, f, from, to)[0])
+  const b = breakdown(sqlite, f, from, to)
+  const totals = b.totals
   const burn = costBurnRate(sqlite, f, w.asOf, q.burn_window_hours)
   return {
     currency: 'USD' as const,
     total_cost: totals.cost,
     window: windowView(w),
     totals,
-    by_project: byProject(sqlite, aggregateCosts(sqlite, f, from, to, ['project_id'], { top: q.top })),
-    by_agent: byAgent(aggregateCosts(sqlite, f, from, to, ['agent_id'], { top: q.top })),
+    by_project: byProject(sqlite, b.top(['project_id'], q.top)),
+    by_agent: byAgent(b.top(['agent_id'], q.top)),
     by_task: byTask(sqlite, taskAggregate(sqlite, f, from, to, q.top)),
-    by_model: byModel(aggregateCosts(sqlite, f, from, to, ['model', 'provider'], { top: q.top })),
+    by_model: byModel(b.top(['model', 'provider'], q.top)),
     burn_rate: burn,
     projection: projectionOf(w, totals.cost, burn),
   }
@@ -294,7 +417,8 @@ export function costProject(projectId: string, q: z.output<typeof costDetailQuer
   const w = costWindow(q, now)
   const f: CostFilter = { scope: null, projectId }
   const { from, to } = readRange(w)
-  const totals = figuresOf(aggregateCosts(sqlite, f, from, to)[0])
+  const b = breakdown(sqlite, f, from, to)
+  const totals = b.totals
   const burn = costBurnRate(sqlite, f, w.asOf, q.burn_window_hours)
   return {
     currency: 'USD' as const,
@@ -302,9 +426,9 @@ export function costProject(projectId: string, q: z.output<typeof costDetailQuer
     name: project.name,
     window: windowView(w),
     totals,
-    by_agent: byAgent(aggregateCosts(sqlite, f, from, to, ['agent_id'], { top: q.top })),
+    by_agent: byAgent(b.top(['agent_id'], q.top)),
     by_task: byTask(sqlite, taskAggregate(sqlite, f, from, to, q.top)),
-    by_model: byModel(aggregateCosts(sqlite, f, from, to, ['model', 'provider'], { top: q.top })),
+    by_model: byModel(b.top(['model', 'provider'], q.top)),
     daily: dailyOf(sqlite, f, w),
     burn_rate: burn,
     projection: projectionOf(w, totals.cost, burn),
@@ -339,7 +463,8 @@ export function costAgent(agentId: string, q: z.output<typeof costAgentDetailQue
   const w = costWindow(q, now)
   const f: CostFilter = { scope, projectId: q.project_id, agentId }
   const { from, to } = readRange(w)
-  const totals = figuresOf(aggregateCosts(sqlite, f, from, to)[0])
+  const b = breakdown(sqlite, f, from, to)
+  const totals = b.totals
   const burn = costBurnRate(sqlite, f, w.asOf, q.burn_window_hours)
   return {
     currency: 'USD' as const,
@@ -347,8 +472,8 @@ export function costAgent(agentId: string, q: z.output<typeof costAgentDetailQue
     projects,
     window: windowView(w),
     totals,
-    by_model: byModel(aggregateCosts(sqlite, f, from, to, ['model', 'provider'], { top: q.top })),
-    by_project: byProject(sqlite, aggregateCosts(sqlite, f, from, to, ['project_id'], { top: q.top })),
+    by_model: byModel(b.top(['model', 'provider'], q.top)),
+    by_project: byProject(sqlite, b.top(['project_id'], q.top)),
     by_task: byTask(sqlite, agentTaskAggregate(sqlite, f, w.start, Math.min(w.end, w.asOf + 1), q.top)),
     daily: dailyOf(sqlite, f, w),
     burn_rate: burn,
@@ -422,6 +547,8 @@ export function costTimeseries(q: z.output<typeof costTimeseriesQuery>, scope: S
     .map(s => ({ key: s.key === '' ? null : s.key, cost: round(s.cost, 6), points: fill(s.list) }))
   return { ...answer, series }
 }
+
+const ZERO: FigureRow = { events: 0, input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, cost: 0, reported_cost: 0, unpriced_events: 0 }
 
 function sumRows(a: FigureRow, b: FigureRow): FigureRow {
   return {

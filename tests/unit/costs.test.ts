@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Principal } from '../../server/utils/auth'
 import { createPrice, deletePrice, resolvePrice, syncBuiltinPrices, updatePrice } from '../../server/utils/costs-admin'
 import { checkBudgetsAfter, createBudget, getBudget, updateBudget } from '../../server/utils/costs-budgets'
-import { costAgent, costPeriodBounds, costProject, costSummary, costTimeseries, listCostEvents } from '../../server/utils/costs'
+import { costAgent, costPeriodBounds, costProject, costSegments, costSummary, costTimeseries, listCostEvents } from '../../server/utils/costs'
 import { BUILTIN_PRICES, modelNames, patternMatches, specificity } from '../../server/utils/costs-prices'
 import { closeDatabase, openDatabase, setDatabase, useDatabase } from '../../server/utils/db'
 import { ingest } from '../../server/utils/ingest'
@@ -158,6 +158,41 @@ describe('windows, burn rate and projection', () => {
     expect(summary({ since: String(T0), until: String(T0 + 26 * H), as_of: String(T0 + 30 * H) }).totals.cost).toBe(6)
     // As of 02:30 the usage began at 01:00: two buckets, $3.
     expect(summary({ period: 'day', as_of: String(T0 + 2.5 * H) }).burn_rate).toMatchObject({ per_hour: 1.5, hours: 2 })
+  })
+
+  it('reads a window as months, days and hours, the current month as the month minus the rest', () => {
+    expect(costSegments(T0, T0 + 26 * H)).toEqual([
+      { table: 'cost_hourly', from: T0 + 24 * H, to: T0 + 26 * H, sign: 1 },
+      { table: 'cost_daily', from: T0, to: T0 + 24 * H, sign: 1 },
+    ])
+    const mar = Date.UTC(2026, 2, 1)
+    const apr = Date.UTC(2026, 3, 1)
+    expect(costSegments(mar, Date.UTC(2026, 2, 20, 16))).toEqual([
+      { table: 'cost_hourly', from: Date.UTC(2026, 2, 20, 16), to: Date.UTC(2026, 2, 21), sign: -1 },
+      { table: 'cost_daily', from: Date.UTC(2026, 2, 21), to: apr, sign: -1 },
+      { table: 'cost_monthly', from: mar, to: apr, sign: 1 },
+    ])
+  })
+
+  it('gives every window the sum of the usage rows in its hours', () => {
+    const start = Date.UTC(2026, 1, 1)
+    const span = Date.UTC(2026, 4, 1) - start
+    let seed = 11
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+    const events = Array.from({ length: 300 }, (_, i) => ({
+      kind: 'cost.usage', id: `w-${i}`, project_id: i % 3 ? 'p' : 'q', agent_id: `a${i % 4}`, model: 'm', cost: 1 + (i % 5), ts: start + Math.floor(next() * span),
+    }))
+    ingest(events, 'test')
+    const direct = (from: number, to: number) => row<{ c: number | null }>('SELECT sum(cost) AS c FROM cost_events WHERE ts >= ? AND ts < ?', from, to).c ?? 0
+    for (let i = 0; i < 40; i++) {
+      const a = start + Math.floor(next() * span)
+      const b = a + Math.floor(next() * span / 2)
+      const hourA = Math.floor(a / H) * H
+      const hourB = Math.ceil(b / H) * H
+      const s = summary({ since: String(a), until: String(b), as_of: String(Date.UTC(2027, 0, 1)) })
+      expect(s.totals.cost, `${new Date(a).toISOString()} – ${new Date(b).toISOString()}`).toBeCloseTo(direct(hourA, hourB), 6)
+      expect(s.by_project.reduce((sum, p) => sum + p.cost, 0)).toBeCloseTo(s.totals.cost, 6)
+    }
   })
 
   it('computes UTC periods: days, ISO weeks from Monday, months', () => {
