@@ -16,13 +16,18 @@ afterAll(async () => {
   await server?.dispose()
 })
 
-describe('home page in Chromium', () => {
-  it('shows the system health from the running server without console errors', async () => {
+describe('first visit in Chromium', () => {
+  it('asks for a key, then shows the system health of the running server without console errors', async () => {
     const page = await browser.newPage()
     const errors = watchErrors(page)
     await page.goto(server.url)
-    await expect(page.getByRole('heading', { name: 'Seneca', level: 1 }).isVisible()).resolves.toBe(true)
-    await page.getByText('database: healthy').waitFor()
+    await page.waitForURL(`${server.url}/login`)
+    await page.getByRole('heading', { name: 'Sign in to Seneca', level: 1 }).waitFor()
+    await page.getByLabel('API key or token').fill(server.adminKey)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    const health = page.getByRole('region', { name: /System health/ })
+    await health.getByText('healthy', { exact: true }).first().waitFor()
+    await expect(health.getByText('database').isVisible()).resolves.toBe(true)
     await screenshot(page, 'home')
     expect(errors).toEqual([])
   })

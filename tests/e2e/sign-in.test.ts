@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchBrowser, screenshot, watchErrors } from '../helpers/browser'
-import { api, startServer, type TestServer } from '../helpers/server'
+import { api, mintTestToken, startServer, type TestServer } from '../helpers/server'
 
 let server: TestServer
 let browser: Browser
@@ -21,16 +21,21 @@ afterAll(async () => {
 })
 
 describe('sign-in in Chromium', () => {
-  it('signs in with the first-start URL, shows stored data, and signs out', async () => {
-    const page = await browser.newPage()
+  it('signs in with the first-start URL, keeps the session across a reload, and signs out', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
     const errors = watchErrors(page)
     await page.goto(`${server.url}/login#key=${server.adminKey}`)
     await page.waitForURL(`${server.url}/`)
-    await page.getByText('Coder: idle').waitFor()
-    await expect(page.getByText(/events, 1 messages, 1 agents/).isVisible()).resolves.toBe(true)
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor()
+    await page.getByRole('group', { name: 'Conversations' }).getByText('1', { exact: true }).waitFor()
     await screenshot(page, 'signed-in')
+    await page.reload()
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor()
+    expect(page.url()).toBe(`${server.url}/`)
     await page.getByRole('button', { name: 'Sign out' }).click()
-    await page.getByRole('link', { name: 'Sign in' }).waitFor()
+    await page.waitForURL(`${server.url}/login`)
+    await page.goto(`${server.url}/agents`)
+    await page.waitForURL(`${server.url}/login`)
     expect(errors).toEqual([])
   })
 
@@ -41,5 +46,19 @@ describe('sign-in in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click()
     await expect(page.getByRole('alert').textContent()).resolves.toContain('Unknown API key')
     await screenshot(page, 'sign-in-refused')
+  })
+
+  it('sends an expired token back to sign-in', async () => {
+    const page = await browser.newPage()
+    const token = await mintTestToken({ expiresIn: '3s' })
+    await page.goto(`${server.url}/login`)
+    await page.getByLabel('API key or token').fill(token)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(`${server.url}/`)
+    await new Promise(r => setTimeout(r, 3500))
+    await page.goto(`${server.url}/agents`)
+    await page.waitForURL(/\/login\?expired=1$/)
+    await page.getByText('Your session has expired').waitFor()
+    await screenshot(page, 'sign-in-expired')
   })
 })
