@@ -33,6 +33,8 @@ const kinds = z.object({ messages: count, events: count, cost_events: count })
 
 export const maintenanceResponse = z.object({
   deleted: kinds,
+  /** Per kind with retention on: rows with a time before this may be gone. */
+  deleted_before: z.object({ messages: time, events: time, cost_events: time }).partial(),
   skipped: z.record(z.string(), z.string()),
   checkpoint: z.object({ busy: z.number(), log: z.number(), checkpointed: z.number() }).nullable(),
   vacuum: z.enum(['off', 'incremental', 'full', 'skipped']),

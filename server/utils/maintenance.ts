@@ -15,7 +15,11 @@
  *   no longer makes a re-send a duplicate, ingest refuses events older than this horizon
  *   (`retentionHorizon`), which keeps ingest idempotent.
  * - cost events older than SENECA_RETENTION_COST_EVENTS are deleted when the `cost_events`
- *   table exists.
+ *   table exists, up to the start of a UTC month only: the cost rollups (hourly, daily, monthly)
+ *   of what is deleted are whole and stay. Re-costing rebuilds rollups from cost events, so it
+ *   must leave the periods before `retainedFrom('cost_events')` alone.
+ *
+ * `retention_state` records, per kind, the time before which rows may be gone.
  *
  * Every delete is a short transaction of at most SENECA_RETENTION_BATCH rows, and the job
  * rests between batches as long as the batch took, so ingest and reads go on while it runs.
@@ -30,6 +34,8 @@ export type RetentionKind = 'messages' | 'events' | 'cost_events'
 
 export type MaintenanceReport = {
   deleted: Record<RetentionKind, number>
+  /** Per kind with retention on: rows with `ts` before this may be gone (ISO). */
+  deleted_before: Partial<Record<RetentionKind, string>>
   /** Kinds skipped and why (retention off, table absent). */
   skipped: Partial<Record<RetentionKind, string>>
   checkpoint: { busy: number, log: number, checkpointed: number } | null
@@ -49,6 +55,24 @@ async function rest(since: number) {
   const spent = performance.now() - since
   if (spent < 1) await yieldToEventLoop()
   else await sleep(Math.min(100, spent))
+}
+
+/** The start of the UTC month `ts` falls in. */
+export function monthStart(ts: number): number {
+  const d = new Date(ts)
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
+}
+
+/** Rows of `kind` with `ts` before this may have been deleted by retention (0: none were). */
+export function retainedFrom(kind: RetentionKind, sqlite: Sqlite = useDatabase().sqlite): number {
+  const row = sqlite.prepare('SELECT deleted_before AS t FROM retention_state WHERE kind = ?').get(kind) as { t: number } | undefined
+  return row?.t ?? 0
+}
+
+function recordRetention(sqlite: Sqlite, kind: RetentionKind, cutoff: number, rows: number) {
+  sqlite.prepare(`INSERT INTO retention_state (kind, deleted_before, rows_deleted, updated_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT(kind) DO UPDATE SET deleted_before = max(deleted_before, excluded.deleted_before),
+      rows_deleted = rows_deleted + excluded.rows_deleted, updated_at = excluded.updated_at`).run(kind, cutoff, rows, Date.now())
 }
 
 /** The oldest event `ts` ingest still accepts (0: events are kept forever). */
@@ -138,6 +162,7 @@ async function pass({ now = Date.now(), config = useConfig(), sqlite = useDataba
   const { retention, maintenance } = config
   const report: MaintenanceReport = {
     deleted: { messages: 0, events: 0, cost_events: 0 },
+    deleted_before: {},
     skipped: {},
     checkpoint: null,
     vacuum: maintenance.vacuum,
@@ -145,14 +170,29 @@ async function pass({ now = Date.now(), config = useConfig(), sqlite = useDataba
     database_bytes: 0,
   }
   try {
-    if (retention.messagesMs > 0) report.deleted.messages = await deleteOlderThan(sqlite, 'messages', now - retention.messagesMs, retention.batchSize)
+    const done = (kind: RetentionKind, cutoff: number, rows: number) => {
+      report.deleted[kind] = rows
+      report.deleted_before[kind] = new Date(cutoff).toISOString()
+      recordRetention(sqlite, kind, cutoff, rows)
+      observeRetentionDeleted(kind, rows)
+    }
+    if (retention.messagesMs > 0) {
+      const cutoff = now - retention.messagesMs
+      done('messages', cutoff, await deleteOlderThan(sqlite, 'messages', cutoff, retention.batchSize))
+    }
     else report.skipped.messages = 'retention off'
-    if (retention.eventsMs > 0) report.deleted.events = await pruneEventLog(sqlite, now - retention.eventsMs, retention.batchSize, config.realtimeReplayMax)
+    if (retention.eventsMs > 0) {
+      const cutoff = now - retention.eventsMs
+      done('events', cutoff, await pruneEventLog(sqlite, cutoff, retention.batchSize, config.realtimeReplayMax))
+    }
     else report.skipped.events = 'retention off'
     if (retention.costEventsMs <= 0) report.skipped.cost_events = 'retention off'
     else if (!tableHas(sqlite, 'cost_events', 'ts')) report.skipped.cost_events = 'no cost_events table'
-    else report.deleted.cost_events = await deleteOlderThan(sqlite, 'cost_events', now - retention.costEventsMs, retention.batchSize)
-    for (const kind of Object.keys(report.deleted) as RetentionKind[]) observeRetentionDeleted(kind, report.deleted[kind])
+    else {
+      // Whole months only, so the rollups of every deleted period are complete.
+      const cutoff = monthStart(now - retention.costEventsMs)
+      done('cost_events', cutoff, await deleteOlderThan(sqlite, 'cost_events', cutoff, retention.batchSize))
+    }
 
     const total = report.deleted.messages + report.deleted.events + report.deleted.cost_events
     if (maintenance.vacuum === 'incremental') await incrementalVacuum(sqlite)

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { readConfig, setConfig } from '../../server/utils/config'
 import { closeDatabase, openDatabase, setDatabase, useDatabase } from '../../server/utils/db'
 import { ingest } from '../../server/utils/ingest'
-import { runMaintenance } from '../../server/utils/maintenance'
+import { retainedFrom, runMaintenance } from '../../server/utils/maintenance'
 import { indexPendingMessages } from '../../server/utils/search-index'
 
 const DAY = 86_400_000
@@ -76,8 +76,13 @@ describe('retention', () => {
     const insert = sqlite.prepare(`INSERT INTO cost_events (event_id, project_id, model, cost_source, ts) VALUES (?, 'shop', 'm', 'estimated', ?)`)
     insert.run('old', now - 400 * DAY)
     insert.run('new', now - DAY)
+    // Inside the month the cutoff falls in: kept, so that month's rollups stay whole.
+    insert.run('same-month', Date.UTC(2025, 10, 2))
     const report = await runMaintenance({ now, config: config({ SENECA_RETENTION_COST_EVENTS: '365d' }) })
     expect(report.deleted.cost_events).toBe(1)
-    expect(count('SELECT count(*) AS n FROM cost_events')).toBe(1)
+    expect(report.deleted_before.cost_events).toBe('2025-11-01T00:00:00.000Z')
+    expect(count('SELECT count(*) AS n FROM cost_events')).toBe(2)
+    expect(retainedFrom('cost_events')).toBe(Date.UTC(2025, 10, 1))
+    expect(retainedFrom('messages')).toBe(0)
   })
 })
