@@ -5,10 +5,16 @@
  */
 export default defineNitroPlugin(() => {
   jwtSecret()
-  if (countAdminKeys() > 0) return
   const chosen = process.env.SENECA_ADMIN_KEY
-  const created = createApiKey({ name: 'first admin', role: 'admin', projects: ['*'], createdBy: 'bootstrap', secret: chosen || undefined })
-  recordAudit(undefined, { action: 'key.created', result: 'success', target: created.id, details: { bootstrap: true } }, { id: 'bootstrap', kind: 'api_key', role: 'admin', projects: '*' })
+  // One write transaction for the check and the key: of processes starting together (the
+  // cluster build's workers), exactly one creates it.
+  const created = useDatabase().sqlite.transaction(() => {
+    if (countAdminKeys() > 0) return undefined
+    const key = createApiKey({ name: 'first admin', role: 'admin', projects: ['*'], createdBy: 'bootstrap', secret: chosen || undefined })
+    recordAudit(undefined, { action: 'key.created', result: 'success', target: key.id, details: { bootstrap: true } }, { id: 'bootstrap', kind: 'api_key', role: 'admin', projects: '*' })
+    return key
+  }).immediate()
+  if (!created) return
   if (chosen) {
     console.log('[seneca] admin API key installed from SENECA_ADMIN_KEY')
     return

@@ -3,7 +3,7 @@
  * hashed), each with a role and a project scope. Used by the HTTP gateway and the WebSocket.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Statement } from 'better-sqlite3'
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
@@ -44,8 +44,20 @@ export function jwtSecret(): Uint8Array {
   const file = join(dir, 'jwt-secret')
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true })
-    writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600 })
-    chmodSync(file, 0o600)
+    // Several processes may start at once (the cluster build): the first whose complete file is
+    // linked into place wins, the others read that one, so all of them sign with one secret.
+    const draft = `${file}.${process.pid}.tmp`
+    writeFileSync(draft, randomBytes(48).toString('base64url'), { mode: 0o600 })
+    chmodSync(draft, 0o600)
+    try {
+      linkSync(draft, file)
+    }
+    catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    finally {
+      rmSync(draft, { force: true })
+    }
   }
   secret = new TextEncoder().encode(readFileSync(file, 'utf8').trim())
   return secret

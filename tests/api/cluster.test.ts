@@ -5,7 +5,8 @@
  * never skip, when Redis is not reachable.
  */
 import { spawnSync } from 'node:child_process'
-import { cpSync } from 'node:fs'
+import { cpSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clusterEntry, pinnedConnection, roleOf } from '../helpers/cluster'
 import { assertRedisReachable, deleteKeys, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis'
@@ -196,6 +197,37 @@ describe('the Marcus log connector in a cluster', () => {
     }, 60_000, 500)
     expect(settled.leader!.marcusIngests).toBeGreaterThan(0)
     expect(settled.follower!.marcusIngests).toBe(0)
+  })
+})
+
+describe('first start of a cluster', () => {
+  it('has its workers agree on one generated JWT secret and create one admin key', async () => {
+    const firstPrefix = uniquePrefix('cluster-first')
+    const fresh = await startServer({
+      REDIS_URL: SHARED_REDIS_URL, SENECA_REDIS_PREFIX: firstPrefix, NITRO_CLUSTER_WORKERS: '2', SENECA_JWT_SECRET: undefined, SENECA_ADMIN_KEY: undefined,
+    }, { entry })
+    try {
+      const secret = readFileSync(join(fresh.dataDir, 'jwt-secret'), 'utf8').trim()
+      const token = await mintTestToken({ role: 'viewer', projects: ['*'], secret })
+      const keys = await waitFor(() => {
+        const printed = [...fresh.output().matchAll(/admin key: (\S+)/g)].map(m => m[1]!)
+        return printed.length ? printed : undefined
+      })
+      const answers: Record<string, number[]> = {}
+      for (let i = 0; i < 6; i++) {
+        const conn = pinnedConnection(fresh.url)
+        const role = await roleOf(conn)
+        answers[role] = [...answers[role] ?? [], (await conn.send('/api/projects', { token })).status, (await conn.send('/api/projects', { token: keys[0] })).status]
+        conn.close()
+      }
+      expect(Object.keys(answers).sort()).toEqual(['follower', 'leader'])
+      expect(Object.values(answers).flat().every(status => status === 200)).toBe(true)
+      expect(keys).toHaveLength(1)
+    }
+    finally {
+      await fresh.dispose()
+      await deleteKeys(firstPrefix)
+    }
   })
 })
 
