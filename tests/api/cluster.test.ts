@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process'
 import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clusterEntry, pinnedConnection, roleOf } from '../helpers/cluster'
 import { assertRedisReachable, deleteKeys, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis'
@@ -23,15 +24,17 @@ const message = (project: string, i: number) => ({
 })
 
 /** Roles seen over `n` new connections (the primary hands them to the workers in turn). */
-async function rolesSeen(n: number): Promise<Set<string>> {
+async function rolesSeenAt(url: string, n: number): Promise<Set<string>> {
   const roles = new Set<string>()
   for (let i = 0; i < n; i++) {
-    const conn = pinnedConnection(server.url)
+    const conn = pinnedConnection(url)
     roles.add(await roleOf(conn))
     conn.close()
   }
   return roles
 }
+
+const rolesSeen = (n: number) => rolesSeenAt(server.url, n)
 
 beforeAll(async () => {
   await assertRedisReachable()
@@ -197,6 +200,38 @@ describe('the Marcus log connector in a cluster', () => {
     }, 60_000, 500)
     expect(settled.leader!.marcusIngests).toBeGreaterThan(0)
     expect(settled.follower!.marcusIngests).toBe(0)
+  })
+})
+
+describe('leader failover', () => {
+  it('passes the lead to the other worker within the lock\'s lifetime when the leader dies', async () => {
+    const failPrefix = uniquePrefix('cluster-failover')
+    const target = await startServer({
+      REDIS_URL: SHARED_REDIS_URL, SENECA_REDIS_PREFIX: failPrefix, NITRO_CLUSTER_WORKERS: '2', SENECA_LEADER_TTL_MS: '3000',
+    }, { entry })
+    const redis = new Redis(SHARED_REDIS_URL)
+    try {
+      const holder = await waitFor(() => redis.get(`${failPrefix}:leader`), 15_000, 100)
+      // The lock names the leader as host:pid:random.
+      const leaderPid = Number(holder.split(':')[1])
+      expect(Number.isInteger(leaderPid)).toBe(true)
+      process.kill(leaderPid, 'SIGKILL')
+      const next = await waitFor(async () => {
+        const value = await redis.get(`${failPrefix}:leader`)
+        return value && value !== holder ? value : undefined
+      }, 10_000, 100)
+      expect(Number(next.split(':')[1])).not.toBe(leaderPid)
+      // The primary replaced the dead worker, which follows.
+      await waitFor(async () => {
+        const roles = await rolesSeenAt(target.url, 4)
+        return roles.has('leader') && roles.has('follower')
+      }, 20_000, 200)
+    }
+    finally {
+      redis.disconnect()
+      await target.dispose()
+      await deleteKeys(failPrefix)
+    }
   })
 })
 
