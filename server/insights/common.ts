@@ -3,10 +3,26 @@
  * reference time, and the small statistics every figure is built from (kept pure and
  * unit-tested, so a reader can redo each number by hand).
  */
+import type { Statement } from 'better-sqlite3'
 import type { Scope } from '../utils/access'
-import { useDatabase } from '../utils/db'
+import { type Sqlite, useDatabase } from '../utils/db'
 import { round } from '../utils/values'
 import { ACTIVITY, catchUpInsights } from './rollups'
+
+const statements = new WeakMap<Sqlite, Map<string, Statement>>()
+
+/**
+ * A prepared statement for `sql`, prepared once per database: preparing on every request
+ * cost more than most of these queries. The SQL texts are a fixed set (a few scope forms each).
+ */
+export function stmt(sql: string): Statement {
+  const { sqlite } = useDatabase()
+  let cache = statements.get(sqlite)
+  if (!cache) statements.set(sqlite, cache = new Map())
+  let st = cache.get(sql)
+  if (!st) cache.set(sql, st = sqlite.prepare(sql))
+  return st
+}
 
 /** z for a two-sided 80% interval. */
 export const Z80 = 1.2816
@@ -34,11 +50,10 @@ export function freshness(): { events_behind: number } {
  */
 export function referenceTime(asOf: number | undefined, projectId: string | undefined, scope: Scope): number {
   if (asOf !== undefined) return asOf
-  const { sqlite } = useDatabase()
   let row: { t: number | null }
-  if (projectId !== undefined) row = sqlite.prepare(`SELECT value AS t FROM insight_state WHERE name = ?`).get(`${ACTIVITY}${projectId}`) as { t: number | null } ?? { t: null }
-  else if (scope === null) row = sqlite.prepare(`SELECT max(value) AS t FROM insight_state WHERE name >= @a AND name < @b`).get({ a: ACTIVITY, b: `${ACTIVITY}\uffff` }) as { t: number | null }
-  else row = sqlite.prepare(`SELECT max(value) AS t FROM insight_state WHERE name IN (SELECT @p || value FROM json_each(@scope))`).get({ p: ACTIVITY, scope: JSON.stringify(scope) }) as { t: number | null }
+  if (projectId !== undefined) row = stmt(`SELECT value AS t FROM insight_state WHERE name = ?`).get(`${ACTIVITY}${projectId}`) as { t: number | null } ?? { t: null }
+  else if (scope === null) row = stmt(`SELECT max(value) AS t FROM insight_state WHERE name >= @a AND name < @b`).get({ a: ACTIVITY, b: `${ACTIVITY}\uffff` }) as { t: number | null }
+  else row = stmt(`SELECT max(value) AS t FROM insight_state WHERE name IN (SELECT @p || value FROM json_each(@scope))`).get({ p: ACTIVITY, scope: JSON.stringify(scope) }) as { t: number | null }
   return row?.t ?? Date.now()
 }
 

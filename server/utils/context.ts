@@ -7,12 +7,11 @@
  * project's mean estimate.
  */
 import { type Scope, inScope } from './access'
-import { useDatabase } from './db'
 import { apiError } from './errors'
 import { iso } from './ids'
 import { criticalPath, type Node } from './projects'
 import { round } from './values'
-import { freshness, projectFilter } from '../insights/common'
+import { freshness, projectFilter, stmt } from '../insights/common'
 
 type TaskRow = {
   id: string
@@ -79,15 +78,14 @@ export function schedule(nodes: { id: string, remaining: number }[], edges: Edge
 }
 
 function taskOrThrow(id: string, scope: Scope): TaskRow {
-  const row = useDatabase().sqlite.prepare(`SELECT id, project_id, name, status, progress, estimated_hours, assigned_agent_id, updated_at FROM tasks WHERE id = ?`).get(id) as TaskRow | undefined
+  const row = stmt(`SELECT id, project_id, name, status, progress, estimated_hours, assigned_agent_id, updated_at FROM tasks WHERE id = ?`).get(id) as TaskRow | undefined
   if (!row || !inScope(scope, row.project_id)) throw apiError('TASK_NOT_FOUND', `Task '${id}' does not exist`, { task_id: id })
   return row
 }
 
 function projectGraphRows(projectId: string) {
-  const { sqlite } = useDatabase()
-  const tasks = sqlite.prepare(`SELECT id, project_id, name, status, progress, estimated_hours, assigned_agent_id, updated_at FROM tasks WHERE project_id = ?`).all(projectId) as TaskRow[]
-  const deps = sqlite.prepare(`SELECT task_id, depends_on FROM task_dependencies WHERE project_id = ?`).all(projectId) as { task_id: string, depends_on: string }[]
+  const tasks = stmt(`SELECT id, project_id, name, status, progress, estimated_hours, assigned_agent_id, updated_at FROM tasks WHERE project_id = ?`).all(projectId) as TaskRow[]
+  const deps = stmt(`SELECT task_id, depends_on FROM task_dependencies WHERE project_id = ?`).all(projectId) as { task_id: string, depends_on: string }[]
   const estimated = tasks.filter(t => t.estimated_hours !== null && t.estimated_hours > 0)
   const fallback = estimated.length ? estimated.reduce((s, t) => s + t.estimated_hours!, 0) / estimated.length : 1
   return { tasks, deps, fallback, edges: deps.map(d => ({ from: d.depends_on, to: d.task_id })) }
@@ -109,8 +107,7 @@ export type ContextGraphQuery = { limit: number, status?: string }
  * figures and context; edges go from a task to the task it depends on.
  */
 export function projectContextGraph(projectId: string, q: ContextGraphQuery, scope: Scope) {
-  const { sqlite } = useDatabase()
-  const project = sqlite.prepare(`SELECT id, name FROM projects WHERE id = ?`).get(projectId) as { id: string, name: string } | undefined
+  const project = stmt(`SELECT id, name FROM projects WHERE id = ?`).get(projectId) as { id: string, name: string } | undefined
   if (!project || !inScope(scope, projectId)) throw apiError('PROJECT_NOT_FOUND', `Project with ID '${projectId}' does not exist`, { project_id: projectId })
   const { tasks, deps, fallback, edges } = projectGraphRows(projectId)
   const nodes = nodesOf(tasks, fallback)
@@ -128,9 +125,9 @@ export function projectContextGraph(projectId: string, q: ContextGraphQuery, sco
     dependsOn.set(d.task_id, [...(dependsOn.get(d.task_id) ?? []), d.depends_on])
     dependents.set(d.depends_on, [...(dependents.get(d.depends_on) ?? []), d.task_id])
   }
-  const decisions = sqlite.prepare(`SELECT id, task_id, agent_id, decision, confidence, ts FROM decisions WHERE project_id = ? AND task_id IS NOT NULL ORDER BY ts DESC`).all(projectId) as
+  const decisions = stmt(`SELECT id, task_id, agent_id, decision, confidence, ts FROM decisions WHERE project_id = ? AND task_id IS NOT NULL ORDER BY ts DESC`).all(projectId) as
     { id: string, task_id: string, agent_id: string | null, decision: string, confidence: number | null, ts: number }[]
-  const artifacts = sqlite.prepare(`SELECT id, task_id, agent_id, name, artifact_type, location, ts FROM artifacts WHERE project_id = ? AND task_id IS NOT NULL ORDER BY ts DESC`).all(projectId) as
+  const artifacts = stmt(`SELECT id, task_id, agent_id, name, artifact_type, location, ts FROM artifacts WHERE project_id = ? AND task_id IS NOT NULL ORDER BY ts DESC`).all(projectId) as
     { id: string, task_id: string, agent_id: string | null, name: string, artifact_type: string | null, location: string | null, ts: number }[]
   const group = <T extends { task_id: string }>(rows: T[]) => {
     const m = new Map<string, T[]>()
@@ -174,7 +171,6 @@ export function projectContextGraph(projectId: string, q: ContextGraphQuery, sco
 
 /** GET /api/context/tasks/{id}: one task with everything around it. */
 export function taskContext(taskId: string, scope: Scope) {
-  const { sqlite } = useDatabase()
   const t = taskOrThrow(taskId, scope)
   const { tasks, fallback, edges } = projectGraphRows(t.project_id)
   const byId = new Map(tasks.map(x => [x.id, x]))
@@ -182,13 +178,13 @@ export function taskContext(taskId: string, scope: Scope) {
   const upstream = edges.filter(e => e.to === taskId).map(e => byId.get(e.from)).filter((x): x is TaskRow => !!x)
   const downstream = edges.filter(e => e.from === taskId).map(e => byId.get(e.to)).filter((x): x is TaskRow => !!x)
   const view = (x: TaskRow) => ({ id: x.id, name: x.name, status: x.status, progress: x.progress, assigned_agent_id: x.assigned_agent_id })
-  const decisions = sqlite.prepare(`SELECT id, agent_id, decision, rationale, confidence, ts FROM decisions WHERE task_id = ? ORDER BY ts DESC LIMIT 50`).all(taskId) as
+  const decisions = stmt(`SELECT id, agent_id, decision, rationale, confidence, ts FROM decisions WHERE task_id = ? ORDER BY ts DESC LIMIT 50`).all(taskId) as
     { id: string, agent_id: string | null, decision: string, rationale: string | null, confidence: number | null, ts: number }[]
-  const artifacts = sqlite.prepare(`SELECT id, agent_id, name, artifact_type, location, description, ts FROM artifacts WHERE task_id = ? ORDER BY ts DESC LIMIT 50`).all(taskId) as
+  const artifacts = stmt(`SELECT id, agent_id, name, artifact_type, location, description, ts FROM artifacts WHERE task_id = ? ORDER BY ts DESC LIMIT 50`).all(taskId) as
     { id: string, agent_id: string | null, name: string, artifact_type: string | null, location: string | null, description: string | null, ts: number }[]
-  const blockers = sqlite.prepare(`SELECT id, agent_id, severity, description, status, reported_at, resolved_at FROM blockers WHERE task_id = ? ORDER BY reported_at`).all(taskId) as
+  const blockers = stmt(`SELECT id, agent_id, severity, description, status, reported_at, resolved_at FROM blockers WHERE task_id = ? ORDER BY reported_at`).all(taskId) as
     { id: string, agent_id: string | null, severity: string, description: string, status: string, reported_at: number, resolved_at: number | null }[]
-  const agents = sqlite.prepare(`SELECT agent_id, min(ts) AS first, max(ts) AS last, count(*) AS events FROM task_history WHERE task_id = ? AND agent_id IS NOT NULL GROUP BY agent_id ORDER BY first`).all(taskId) as
+  const agents = stmt(`SELECT agent_id, min(ts) AS first, max(ts) AS last, count(*) AS events FROM task_history WHERE task_id = ? AND agent_id IS NOT NULL GROUP BY agent_id ORDER BY first`).all(taskId) as
     { agent_id: string, first: number, last: number, events: number }[]
   return {
     task: { ...view(t), project_id: t.project_id, estimated_hours: t.estimated_hours, remaining_hours: round(remainingOf(t, fallback), 3) },
@@ -312,16 +308,15 @@ export type CrossProjectQuery = { project_id?: string, limit: number }
  */
 export function crossProjectContext(q: CrossProjectQuery, scope: Scope) {
   const fresh = freshness()
-  const { sqlite } = useDatabase()
   const params: Record<string, unknown> = { limit: q.limit, focus: q.project_id ?? null }
   const filter = projectFilter('project_id', undefined, scope, params)
   if (q.project_id !== undefined && !inScope(scope, q.project_id)) throw apiError('PROJECT_NOT_FOUND', `Project with ID '${q.project_id}' does not exist`, { project_id: q.project_id })
-  const agentRows = sqlite.prepare(`SELECT l.agent_id, l.project_id, l.tasks, l.succeeded, a.name FROM insight_agent_labels l LEFT JOIN agents a ON a.id = l.agent_id
+  const agentRows = stmt(`SELECT l.agent_id, l.project_id, l.tasks, l.succeeded, a.name FROM insight_agent_labels l LEFT JOIN agents a ON a.id = l.agent_id
     WHERE l.label = '' AND l.tasks > 0 AND ${filter.replaceAll('project_id', 'l.project_id')} AND l.agent_id IN (
       SELECT agent_id FROM insight_agent_labels WHERE label = '' AND tasks > 0 AND ${filter}
       GROUP BY agent_id HAVING count(DISTINCT project_id) > 1 AND (@focus IS NULL OR sum(project_id = @focus) > 0) LIMIT @limit)
     ORDER BY l.agent_id, l.project_id`).all(params) as { agent_id: string, project_id: string, tasks: number, succeeded: number, name: string | null }[]
-  const artifactRows = sqlite.prepare(`SELECT coalesce(location, name) AS key, project_id, id, name FROM artifacts WHERE ${filter} AND coalesce(location, name) IN (
+  const artifactRows = stmt(`SELECT coalesce(location, name) AS key, project_id, id, name FROM artifacts WHERE ${filter} AND coalesce(location, name) IN (
       SELECT coalesce(location, name) FROM artifacts WHERE ${filter}
       GROUP BY 1 HAVING count(DISTINCT project_id) > 1 AND (@focus IS NULL OR sum(project_id = @focus) > 0) LIMIT @limit)
     ORDER BY key, project_id`).all(params) as { key: string, project_id: string, id: string, name: string }[]

@@ -6,12 +6,11 @@
  */
 import { knowledgeNodeTypes } from '../../shared/insights'
 import { type Scope, inScope } from './access'
-import { useDatabase } from './db'
 import { apiError } from './errors'
 import { iso } from './ids'
 import { parseJson, round } from './values'
 import {
-  ESTIMATION_METHOD, estimation, freshness, hours, projectFilter, rate, referenceTime, sampleConfidence, slope,
+  ESTIMATION_METHOD, estimation, freshness, hours, projectFilter, rate, referenceTime, sampleConfidence, slope, stmt,
 } from '../insights/common'
 
 type Sums = {
@@ -50,7 +49,7 @@ function counts(s: Sums) {
 type AgentMeta = { id: string, name: string, type: string | null, capabilities: string, project_id: string }
 
 function agentMeta(id: string): AgentMeta | undefined {
-  return useDatabase().sqlite.prepare(`SELECT id, name, type, capabilities, project_id FROM agents WHERE id = ?`).get(id) as AgentMeta | undefined
+  return stmt(`SELECT id, name, type, capabilities, project_id FROM agents WHERE id = ?`).get(id) as AgentMeta | undefined
 }
 
 export type MemoryQuery = { project_id?: string }
@@ -59,7 +58,7 @@ export type MemoryQuery = { project_id?: string }
 export function listAgentMemory(q: MemoryQuery, scope: Scope) {
   const fresh = freshness()
   const params: Record<string, unknown> = {}
-  const rows = useDatabase().sqlite.prepare(`SELECT l.agent_id, a.name, a.type, count(DISTINCT l.project_id) AS projects, ${SUMS}
+  const rows = stmt(`SELECT l.agent_id, a.name, a.type, count(DISTINCT l.project_id) AS projects, ${SUMS}
     FROM insight_agent_labels l LEFT JOIN agents a ON a.id = l.agent_id
     WHERE l.label = '' AND ${projectFilter('l.project_id', q.project_id, scope, params)}
     GROUP BY l.agent_id HAVING sum(tasks) > 0 ORDER BY l.agent_id`).all(params) as (Sums & { agent_id: string, name: string | null, type: string | null, projects: number })[]
@@ -78,9 +77,8 @@ export function listAgentMemory(q: MemoryQuery, scope: Scope) {
 function agentSums(agentId: string, projectId: string | undefined, scope: Scope) {
   const params: Record<string, unknown> = { agent: agentId }
   const filter = projectFilter('project_id', projectId, scope, params)
-  const { sqlite } = useDatabase()
-  const total = sqlite.prepare(`SELECT ${SUMS}, count(*) AS n FROM insight_agent_labels WHERE agent_id = @agent AND label = '' AND ${filter}`).get(params) as Sums & { n: number }
-  const projects = (sqlite.prepare(`SELECT project_id FROM insight_agent_labels WHERE agent_id = @agent AND label = '' AND ${filter} AND tasks > 0 ORDER BY project_id`).all(params) as { project_id: string }[]).map(r => r.project_id)
+  const total = stmt(`SELECT ${SUMS}, count(*) AS n FROM insight_agent_labels WHERE agent_id = @agent AND label = '' AND ${filter}`).get(params) as Sums & { n: number }
+  const projects = (stmt(`SELECT project_id FROM insight_agent_labels WHERE agent_id = @agent AND label = '' AND ${filter} AND tasks > 0 ORDER BY project_id`).all(params) as { project_id: string }[]).map(r => r.project_id)
   return { total, projects, params, filter }
 }
 
@@ -123,10 +121,9 @@ export function trendOf(facts: { status: string, estimated_hours: number | null,
 /** GET /api/memory/agents/{id}: the agent's profile. */
 export function agentProfile(agentId: string, q: MemoryQuery, scope: Scope) {
   const fresh = freshness()
-  const { sqlite } = useDatabase()
   const { total, projects, params, filter } = agentSums(agentId, q.project_id, scope)
   const meta = requireAgent(agentId, projects, scope)
-  const labels = sqlite.prepare(`SELECT label, ${SUMS} FROM insight_agent_labels WHERE agent_id = @agent AND label <> '' AND ${filter}
+  const labels = stmt(`SELECT label, ${SUMS} FROM insight_agent_labels WHERE agent_id = @agent AND label <> '' AND ${filter}
     GROUP BY label HAVING sum(tasks) > 0 ORDER BY sum(tasks) DESC, label`).all(params) as (Sums & { label: string })[]
   const skills = labels.map(l => ({
     label: l.label, ...counts(l),
@@ -135,11 +132,11 @@ export function agentProfile(agentId: string, q: MemoryQuery, scope: Scope) {
   }))
   const capabilities = parseJson<string[]>(meta?.capabilities, [])
   const byLabel = new Map(skills.map(s => [s.label.toLowerCase(), s]))
-  const blockers = sqlite.prepare(`SELECT b.key, sum(b.occurrences) AS by_agent, max(g.sample) AS sample, sum(g.occurrences) AS occurrences
+  const blockers = stmt(`SELECT b.key, sum(b.occurrences) AS by_agent, max(g.sample) AS sample, sum(g.occurrences) AS occurrences
     FROM insight_blocker_agents b JOIN insight_blocker_groups g ON g.project_id = b.project_id AND g.key = b.key
     WHERE b.agent_id = @agent AND ${filter.replaceAll('project_id', 'b.project_id')} AND b.occurrences > 0
     GROUP BY b.key ORDER BY by_agent DESC, b.key LIMIT 5`).all(params) as { key: string, by_agent: number, sample: string, occurrences: number }[]
-  const facts = (sqlite.prepare(`SELECT task_id, project_id, status, completed_at, estimated_hours, actual_hours FROM insight_task_facts
+  const facts = (stmt(`SELECT task_id, project_id, status, completed_at, estimated_hours, actual_hours FROM insight_task_facts
     WHERE agent_id = @agent AND completed_at IS NOT NULL AND ${filter} ORDER BY completed_at DESC LIMIT 200`).all(params) as FactRow[]).reverse()
   return {
     agent_id: agentId,
@@ -169,11 +166,10 @@ export type HistoryQuery = { project_id?: string, limit: number, cursor?: string
 
 /** GET /api/memory/agents/{id}/history: what happened to the tasks the agent held, newest first. */
 export function agentHistory(agentId: string, q: HistoryQuery, scope: Scope) {
-  const { sqlite } = useDatabase()
   const params: Record<string, unknown> = { agent: agentId, limit: q.limit + 1 }
   const filter = projectFilter('h.project_id', q.project_id, scope, params)
   const meta = agentMeta(agentId)
-  const any = sqlite.prepare(`SELECT 1 FROM task_history h WHERE h.agent_id = @agent AND ${filter} LIMIT 1`).get(params)
+  const any = stmt(`SELECT 1 FROM task_history h WHERE h.agent_id = @agent AND ${filter} LIMIT 1`).get(params)
   if (!any && !(meta && inScope(scope, meta.project_id))) throw apiError('AGENT_NOT_FOUND', `Agent with ID '${agentId}' does not exist`, { agent_id: agentId })
   let cursor = ''
   if (q.cursor) {
@@ -183,7 +179,7 @@ export function agentHistory(agentId: string, q: HistoryQuery, scope: Scope) {
     params.cseq = Number(m[2])
     cursor = 'AND (h.ts, h.seq) < (@cts, @cseq)'
   }
-  const rows = sqlite.prepare(`SELECT h.seq, h.task_id, t.name AS task_name, h.project_id, h.action, h.status, h.progress, h.note, h.ts
+  const rows = stmt(`SELECT h.seq, h.task_id, t.name AS task_name, h.project_id, h.action, h.status, h.progress, h.note, h.ts
     FROM task_history h LEFT JOIN tasks t ON t.id = h.task_id
     WHERE h.agent_id = @agent AND ${filter} ${cursor} ORDER BY h.ts DESC, h.seq DESC LIMIT @limit`).all(params) as
     { seq: number, task_id: string, task_name: string | null, project_id: string, action: string, status: string | null, progress: number | null, note: string | null, ts: number }[]
@@ -210,11 +206,10 @@ export type CurveQuery = { project_id?: string, weeks: number }
  */
 export function learningCurve(agentId: string, q: CurveQuery, scope: Scope) {
   const fresh = freshness()
-  const { sqlite } = useDatabase()
   const { projects, params, filter } = agentSums(agentId, q.project_id, scope)
   requireAgent(agentId, projects, scope)
   params.weeks = q.weeks
-  const rows = (sqlite.prepare(`SELECT week, sum(finished) AS finished, sum(succeeded) AS succeeded, sum(failed) AS failed, sum(blocked) AS blocked,
+  const rows = (stmt(`SELECT week, sum(finished) AS finished, sum(succeeded) AS succeeded, sum(failed) AS failed, sum(blocked) AS blocked,
       sum(est_n) AS est_n, sum(est_sum) AS est_sum, sum(act_sum) AS act_sum, sum(ape_sum) AS ape_sum
     FROM insight_agent_weeks WHERE agent_id = @agent AND ${filter} GROUP BY week
     HAVING sum(finished) > 0 OR sum(blocked) > 0 ORDER BY week DESC LIMIT @weeks`).all(params) as
@@ -263,21 +258,20 @@ export type BlockerInsightQuery = { project_id?: string, limit: number, as_of?: 
  */
 export function blockerInsights(q: BlockerInsightQuery, scope: Scope) {
   const fresh = freshness()
-  const { sqlite } = useDatabase()
   const params: Record<string, unknown> = { limit: q.limit }
   const filter = projectFilter('project_id', q.project_id, scope, params)
   const asOf = referenceTime(q.as_of, q.project_id, scope)
   params.asOf = asOf
-  const totals = sqlite.prepare(`SELECT coalesce(sum(occurrences), 0) AS occurrences, coalesce(sum(resolved), 0) AS resolved, coalesce(sum(open_count), 0) AS open,
+  const totals = stmt(`SELECT coalesce(sum(occurrences), 0) AS occurrences, coalesce(sum(resolved), 0) AS resolved, coalesce(sum(open_count), 0) AS open,
       coalesce(sum(resolved_delay_ms), 0) AS resolved_delay, coalesce(sum(open_count * @asOf - open_reported_sum), 0) AS open_delay, count(*) AS groups
     FROM insight_blocker_groups WHERE ${filter} AND occurrences > 0`).get(params) as { occurrences: number, resolved: number, open: number, resolved_delay: number, open_delay: number, groups: number }
-  const groups = sqlite.prepare(`SELECT project_id, key, occurrences, resolved, open_count, resolved_delay_ms, open_count * @asOf - open_reported_sum AS open_delay,
+  const groups = stmt(`SELECT project_id, key, occurrences, resolved, open_count, resolved_delay_ms, open_count * @asOf - open_reported_sum AS open_delay,
       first_reported_at, last_reported_at, sample
     FROM insight_blocker_groups WHERE ${filter} AND occurrences > 0
     ORDER BY occurrences DESC, last_reported_at DESC LIMIT @limit`).all(params) as
     { project_id: string, key: string, occurrences: number, resolved: number, open_count: number, resolved_delay_ms: number, open_delay: number, first_reported_at: number, last_reported_at: number, sample: string }[]
-  const agentsOf = sqlite.prepare(`SELECT agent_id, occurrences FROM insight_blocker_agents WHERE project_id = ? AND key = ? AND occurrences > 0 ORDER BY occurrences DESC, agent_id LIMIT 20`)
-  const factsOf = sqlite.prepare(`SELECT blocker_id, task_id FROM insight_blocker_facts WHERE project_id = ? AND key = ? ORDER BY reported_at DESC LIMIT 10`)
+  const agentsOf = stmt(`SELECT agent_id, occurrences FROM insight_blocker_agents WHERE project_id = ? AND key = ? AND occurrences > 0 ORDER BY occurrences DESC, agent_id LIMIT 20`)
+  const factsOf = stmt(`SELECT blocker_id, task_id FROM insight_blocker_facts WHERE project_id = ? AND key = ? ORDER BY reported_at DESC LIMIT 10`)
   return {
     as_of: iso(asOf)!,
     totals: {
@@ -325,7 +319,6 @@ type GraphEdge = { source: string, target: string, type: string }
  */
 export function knowledgeGraph(q: KnowledgeGraphQuery, scope: Scope) {
   const fresh = freshness()
-  const { sqlite } = useDatabase()
   const types = new Set<KnowledgeNodeType>(q.node_types?.length ? q.node_types : knowledgeNodeTypes)
   const params: Record<string, unknown> = {}
   const pf = (col: string) => projectFilter(col, q.project_id, scope, params)
@@ -347,7 +340,7 @@ export function knowledgeGraph(q: KnowledgeGraphQuery, scope: Scope) {
   }
   if (q.agent_id) {
     const meta = agentMeta(q.agent_id)
-    const works = sqlite.prepare(`SELECT 1 FROM insight_agent_labels WHERE agent_id = @agent AND label = '' AND ${pf('project_id')} LIMIT 1`).get({ ...params, agent: q.agent_id })
+    const works = stmt(`SELECT 1 FROM insight_agent_labels WHERE agent_id = @agent AND label = '' AND ${pf('project_id')} LIMIT 1`).get({ ...params, agent: q.agent_id })
     if (!works && !(meta && inScope(scope, meta.project_id) && (q.project_id === undefined || meta.project_id === q.project_id))) {
       throw apiError('AGENT_NOT_FOUND', `Agent with ID '${q.agent_id}' does not exist`, { agent_id: q.agent_id })
     }
@@ -355,15 +348,15 @@ export function knowledgeGraph(q: KnowledgeGraphQuery, scope: Scope) {
   const agentParam = { ...params, agent: q.agent_id ?? null }
 
   // Which agents work in which projects (member_of), from the rollups.
-  const membership = sqlite.prepare(`SELECT l.project_id, l.agent_id, l.tasks, a.name, a.type FROM insight_agent_labels l LEFT JOIN agents a ON a.id = l.agent_id
+  const membership = stmt(`SELECT l.project_id, l.agent_id, l.tasks, a.name, a.type FROM insight_agent_labels l LEFT JOIN agents a ON a.id = l.agent_id
     WHERE l.label = '' AND l.tasks > 0 AND ${pf('l.project_id')} AND (@agent IS NULL OR l.agent_id = @agent) ORDER BY l.tasks DESC LIMIT 5000`).all(agentParam) as
     { project_id: string, agent_id: string, tasks: number, name: string | null, type: string | null }[]
   const projectIds = q.agent_id
     ? [...new Set(membership.map(m => m.project_id))]
-    : (sqlite.prepare(`SELECT id FROM projects WHERE ${pf('id')} ORDER BY id LIMIT 1000`).all(params) as { id: string }[]).map(r => r.id)
+    : (stmt(`SELECT id FROM projects WHERE ${pf('id')} ORDER BY id LIMIT 1000`).all(params) as { id: string }[]).map(r => r.id)
 
   if (types.has('project') && projectIds.length) {
-    const rows = sqlite.prepare(`SELECT id, name, status FROM projects WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(projectIds)) as { id: string, name: string, status: string }[]
+    const rows = stmt(`SELECT id, name, status FROM projects WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(projectIds)) as { id: string, name: string, status: string }[]
     for (const p of rows) add({ id: `project:${p.id}`, type: 'project', ref_id: p.id, label: p.name, project_id: p.id, attributes: { status: p.status } })
   }
   if (types.has('agent')) {
@@ -378,7 +371,7 @@ export function knowledgeGraph(q: KnowledgeGraphQuery, scope: Scope) {
   let taskIds: string[] = []
   if (types.has('task') || types.has('decision') || types.has('artifact')) {
     const taskBudget = types.has('task') ? Math.ceil(budget * (types.has('decision') || types.has('artifact') ? 0.6 : 1)) : 200
-    const taskRows = sqlite.prepare(q.agent_id
+    const taskRows = stmt(q.agent_id
       ? `SELECT id, project_id, name, status, assigned_agent_id, estimated_hours, progress FROM tasks WHERE assigned_agent_id = @agent AND ${pf('project_id')} ORDER BY rowid DESC LIMIT @n`
       : `SELECT id, project_id, name, status, assigned_agent_id, estimated_hours, progress FROM tasks WHERE ${pf('project_id')} ORDER BY rowid DESC LIMIT @n`)
       .all({ ...agentParam, n: taskBudget }) as { id: string, project_id: string, name: string, status: string, assigned_agent_id: string | null, estimated_hours: number | null, progress: number }[]
@@ -394,7 +387,7 @@ export function knowledgeGraph(q: KnowledgeGraphQuery, scope: Scope) {
       if (t.assigned_agent_id) link(`agent:${t.assigned_agent_id}`, `task:${t.id}`, 'worked_on')
     }
     if (taskIds.length) {
-      const deps = sqlite.prepare(`SELECT task_id, depends_on FROM task_dependencies WHERE task_id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(taskIds)) as { task_id: string, depends_on: string }[]
+      const deps = stmt(`SELECT task_id, depends_on FROM task_dependencies WHERE task_id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(taskIds)) as { task_id: string, depends_on: string }[]
       for (const d of deps) link(`task:${d.task_id}`, `task:${d.depends_on}`, 'depends_on')
     }
   }
@@ -404,9 +397,9 @@ export function knowledgeGraph(q: KnowledgeGraphQuery, scope: Scope) {
     const table = type === 'decision' ? 'decisions' : 'artifacts'
     const cols = type === 'decision' ? 'id, project_id, agent_id, task_id, decision AS label, confidence, ts' : 'id, project_id, agent_id, task_id, name AS label, artifact_type, location, ts'
     const forTasks = taskIds.length
-      ? sqlite.prepare(`SELECT ${cols} FROM ${table} WHERE task_id IN (SELECT value FROM json_each(@tasks)) ORDER BY ts DESC LIMIT @n`).all({ tasks: JSON.stringify(taskIds), n: share }) as Record<string, unknown>[]
+      ? stmt(`SELECT ${cols} FROM ${table} WHERE task_id IN (SELECT value FROM json_each(@tasks)) ORDER BY ts DESC LIMIT @n`).all({ tasks: JSON.stringify(taskIds), n: share }) as Record<string, unknown>[]
       : []
-    const rest = sqlite.prepare(q.agent_id
+    const rest = stmt(q.agent_id
       ? `SELECT ${cols} FROM ${table} WHERE agent_id = @agent AND ${pf('project_id')} ORDER BY ts DESC LIMIT @n`
       : `SELECT ${cols} FROM ${table} WHERE ${pf('project_id')} ORDER BY ts DESC LIMIT @n`).all({ ...agentParam, n: share }) as Record<string, unknown>[]
     let added = 0
@@ -428,7 +421,7 @@ export function knowledgeGraph(q: KnowledgeGraphQuery, scope: Scope) {
   attach('artifact')
   for (const m of membership) link(`agent:${m.agent_id}`, `project:${m.project_id}`, 'member_of')
 
-  const count = (sql: string) => (sqlite.prepare(sql).get(agentParam) as { n: number }).n
+  const count = (sql: string) => (stmt(sql).get(agentParam) as { n: number }).n
   const totals = {
     project: projectIds.length,
     agent: new Set(membership.map(m => m.agent_id)).size,

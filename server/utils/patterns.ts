@@ -9,12 +9,11 @@
 import { patternTypes } from '../../shared/insights'
 import { type Scope, inScope } from './access'
 import { taskImpact } from './context'
-import { useDatabase } from './db'
 import { apiError } from './errors'
 import { iso } from './ids'
 import { parseJson, round } from './values'
 import {
-  freshness, hours, projectFilter, rate, referenceTime, sampleConfidence, smoothed, wilson, Z80,
+  freshness, hours, projectFilter, rate, referenceTime, sampleConfidence, smoothed, stmt, wilson, Z80,
 } from '../insights/common'
 import { HOUR, LOOP_MIN_REPEATS, LOOP_SIMILARITY } from '../insights/rollups'
 
@@ -45,11 +44,10 @@ type LabelRow = { label: string, agent_id: string, tasks: number, succeeded: num
 
 /** Recurring blockers: groups with at least `min` occurrences. */
 function recurringBlockers(filter: string, params: Record<string, unknown>, min: number, asOf: number, limit: number): Pattern[] {
-  const { sqlite } = useDatabase()
-  const rows = sqlite.prepare(`SELECT project_id, key, occurrences, resolved, open_count, resolved_delay_ms, open_count * @asOf - open_reported_sum AS open_delay, sample, last_reported_at
+  const rows = stmt(`SELECT project_id, key, occurrences, resolved, open_count, resolved_delay_ms, open_count * @asOf - open_reported_sum AS open_delay, sample, last_reported_at
     FROM insight_blocker_groups WHERE ${filter} AND occurrences >= @min ORDER BY occurrences DESC, last_reported_at DESC LIMIT @limit`)
     .all({ ...params, asOf, min, limit }) as { project_id: string, key: string, occurrences: number, resolved: number, open_count: number, resolved_delay_ms: number, open_delay: number, sample: string, last_reported_at: number }[]
-  const ids = sqlite.prepare(`SELECT blocker_id, task_id, agent_id FROM insight_blocker_facts WHERE project_id = ? AND key = ? ORDER BY reported_at DESC LIMIT 10`)
+  const ids = stmt(`SELECT blocker_id, task_id, agent_id FROM insight_blocker_facts WHERE project_id = ? AND key = ? ORDER BY reported_at DESC LIMIT 10`)
   return rows.map((r) => {
     const facts = ids.all(r.project_id, r.key) as { blocker_id: string, task_id: string | null, agent_id: string | null }[]
     return {
@@ -70,7 +68,7 @@ function recurringBlockers(filter: string, params: Record<string, unknown>, min:
 }
 
 function labelRows(filter: string, params: Record<string, unknown>): LabelRow[] {
-  return useDatabase().sqlite.prepare(`SELECT label, agent_id, sum(tasks) AS tasks, sum(succeeded) AS succeeded, sum(failed) AS failed, sum(blocked) AS blocked,
+  return stmt(`SELECT label, agent_id, sum(tasks) AS tasks, sum(succeeded) AS succeeded, sum(failed) AS failed, sum(blocked) AS blocked,
       sum(est_n) AS est_n, sum(est_sum) AS est_sum, sum(act_sum) AS act_sum
     FROM insight_agent_labels WHERE label <> '' AND ${filter} GROUP BY label, agent_id HAVING sum(tasks) > 0`).all(params) as LabelRow[]
 }
@@ -131,7 +129,7 @@ function bestAgents(rows: LabelRow[], projectId: string | null): Pattern[] {
 }
 
 function peakHours(filter: string, params: Record<string, unknown>, projectId: string | null): Pattern[] {
-  const rows = useDatabase().sqlite.prepare(`SELECT hod, sum(completed) AS completed, sum(messages) AS messages, sum(blockers) AS blockers
+  const rows = stmt(`SELECT hod, sum(completed) AS completed, sum(messages) AS messages, sum(blockers) AS blockers
     FROM insight_hours_of_day WHERE ${filter} GROUP BY hod ORDER BY hod`).all(params) as { hod: number, completed: number, messages: number, blockers: number }[]
   const total = rows.reduce((s, r) => s + r.completed + r.messages, 0)
   if (!total) return []
@@ -162,8 +160,7 @@ function peakHours(filter: string, params: Record<string, unknown>, projectId: s
  * its tasks in the project; the project's mean across agents when it has none).
  */
 function stalls(filter: string, params: Record<string, unknown>, factor: number, asOf: number, limit: number): Pattern[] {
-  const { sqlite } = useDatabase()
-  const gaps = sqlite.prepare(`SELECT project_id, agent_id, gap_n, gap_sum FROM insight_agent_labels WHERE label = '' AND gap_n > 0 AND ${filter}`).all(params) as { project_id: string, agent_id: string, gap_n: number, gap_sum: number }[]
+  const gaps = stmt(`SELECT project_id, agent_id, gap_n, gap_sum FROM insight_agent_labels WHERE label = '' AND gap_n > 0 AND ${filter}`).all(params) as { project_id: string, agent_id: string, gap_n: number, gap_sum: number }[]
   const agentGap = new Map(gaps.map(g => [`${g.project_id}\u0000${g.agent_id}`, g.gap_sum / g.gap_n]))
   const projectGap = new Map<string, { n: number, sum: number }>()
   for (const g of gaps) {
@@ -173,7 +170,7 @@ function stalls(filter: string, params: Record<string, unknown>, factor: number,
     projectGap.set(g.project_id, p)
   }
   // Across all projects the (project, status) index is still used, one project at a time, instead of reading every task fact.
-  const open = sqlite.prepare(`SELECT f.task_id, f.project_id, f.agent_id, f.last_progress_at, t.name, t.progress FROM insight_task_facts f JOIN tasks t ON t.id = f.task_id
+  const open = stmt(`SELECT f.task_id, f.project_id, f.agent_id, f.last_progress_at, t.name, t.progress FROM insight_task_facts f JOIN tasks t ON t.id = f.task_id
     WHERE f.status = 'in_progress' AND ${filter === '1' ? 'f.project_id IN (SELECT id FROM projects)' : filter.replaceAll('project_id', 'f.project_id')}
       AND f.last_progress_at IS NOT NULL AND f.last_progress_at < @asOf`).all({ ...params, asOf }) as
     { task_id: string, project_id: string, agent_id: string | null, last_progress_at: number, name: string, progress: number }[]
@@ -205,7 +202,7 @@ function stalls(filter: string, params: Record<string, unknown>, factor: number,
 }
 
 function loops(filter: string, params: Record<string, unknown>, limit: number): Pattern[] {
-  const rows = useDatabase().sqlite.prepare(`SELECT id, project_id, agent_id, conversation_id, started_at, last_ts, repeats, sample, message_ids FROM insight_loops
+  const rows = stmt(`SELECT id, project_id, agent_id, conversation_id, started_at, last_ts, repeats, sample, message_ids FROM insight_loops
     WHERE ${filter} ORDER BY last_ts DESC LIMIT @limit`).all({ ...params, limit }) as
     { id: string, project_id: string, agent_id: string, conversation_id: string, started_at: number, last_ts: number, repeats: number, sample: string, message_ids: string }[]
   return rows.map(r => ({
@@ -280,17 +277,16 @@ export function forecastCompletion(input: { completed: number, span_hours: numbe
 
 export function predictCompletion(projectId: string, q: { as_of?: number }, scope: Scope) {
   const fresh = freshness()
-  const { sqlite } = useDatabase()
-  const project = sqlite.prepare(`SELECT id, name FROM projects WHERE id = ?`).get(projectId) as { id: string, name: string } | undefined
+  const project = stmt(`SELECT id, name FROM projects WHERE id = ?`).get(projectId) as { id: string, name: string } | undefined
   if (!project || !inScope(scope, projectId)) throw apiError('PROJECT_NOT_FOUND', `Project with ID '${projectId}' does not exist`, { project_id: projectId })
-  const statuses = Object.fromEntries((sqlite.prepare(`SELECT status, count(*) AS n FROM tasks WHERE project_id = ? GROUP BY status`).all(projectId) as { status: string, n: number }[]).map(r => [r.status, r.n]))
+  const statuses = Object.fromEntries((stmt(`SELECT status, count(*) AS n FROM tasks WHERE project_id = ? GROUP BY status`).all(projectId) as { status: string, n: number }[]).map(r => [r.status, r.n]))
   const open = (statuses.todo ?? 0) + (statuses.in_progress ?? 0) + (statuses.blocked ?? 0)
-  const remainingEstimate = sqlite.prepare(`SELECT coalesce(sum(coalesce(estimated_hours, 0) * (1 - progress)), 0) AS h, count(estimated_hours) AS n FROM tasks
+  const remainingEstimate = stmt(`SELECT coalesce(sum(coalesce(estimated_hours, 0) * (1 - progress)), 0) AS h, count(estimated_hours) AS n FROM tasks
     WHERE project_id = ? AND status IN ('todo', 'in_progress', 'blocked')`).get(projectId) as { h: number, n: number }
-  const latest = (sqlite.prepare(`SELECT max(hour) AS h FROM insight_project_hours WHERE project_id = ? AND completed > 0`).get(projectId) as { h: number | null }).h
+  const latest = (stmt(`SELECT max(hour) AS h FROM insight_project_hours WHERE project_id = ? AND completed > 0`).get(projectId) as { h: number | null }).h
   const window = latest === null
     ? { completed: 0, estimate: 0, first: null as number | null }
-    : sqlite.prepare(`SELECT coalesce(sum(completed), 0) AS completed, coalesce(sum(completed_estimate), 0) AS estimate, min(hour) AS first FROM insight_project_hours
+    : stmt(`SELECT coalesce(sum(completed), 0) AS completed, coalesce(sum(completed_estimate), 0) AS estimate, min(hour) AS first FROM insight_project_hours
       WHERE project_id = ? AND hour > ? AND hour <= ? AND completed > 0`).get(projectId, latest - WINDOW_HOURS * HOUR, latest) as { completed: number, estimate: number, first: number | null }
   const span = latest !== null && window.first !== null ? (latest + HOUR - window.first) / HOUR : 0
   const asOf = referenceTime(q.as_of, projectId, scope)
@@ -348,16 +344,15 @@ export function outcomeFrom(s: Similar, estimate: number | null) {
  */
 export function predictTask(taskId: string, scope: Scope) {
   const fresh = freshness()
-  const { sqlite } = useDatabase()
-  const task = sqlite.prepare(`SELECT id, project_id, name, status, estimated_hours, assigned_agent_id FROM tasks WHERE id = ?`).get(taskId) as
+  const task = stmt(`SELECT id, project_id, name, status, estimated_hours, assigned_agent_id FROM tasks WHERE id = ?`).get(taskId) as
     { id: string, project_id: string, name: string, status: string, estimated_hours: number | null, assigned_agent_id: string | null } | undefined
   if (!task || !inScope(scope, task.project_id)) throw apiError('TASK_NOT_FOUND', `Task '${taskId}' does not exist`, { task_id: taskId })
-  const fact = sqlite.prepare(`SELECT labels, contributions FROM insight_task_facts WHERE task_id = ?`).get(taskId) as { labels: string, contributions: string } | undefined
+  const fact = stmt(`SELECT labels, contributions FROM insight_task_facts WHERE task_id = ?`).get(taskId) as { labels: string, contributions: string } | undefined
   const labels = parseJson<string[]>(fact?.labels, ['unlabeled'])
   const own = parseJson<{ agents: { agent: string, c: Similar }[] }>(fact?.contributions, { agents: [] })
   const params: Record<string, unknown> = { labels: JSON.stringify(labels), agent: task.assigned_agent_id }
   const filter = projectFilter('project_id', undefined, scope, params)
-  const sums = (agent: boolean) => sqlite.prepare(`SELECT coalesce(sum(tasks), 0) AS tasks, coalesce(sum(succeeded), 0) AS succeeded, coalesce(sum(failed), 0) AS failed,
+  const sums = (agent: boolean) => stmt(`SELECT coalesce(sum(tasks), 0) AS tasks, coalesce(sum(succeeded), 0) AS succeeded, coalesce(sum(failed), 0) AS failed,
       coalesce(sum(blocked), 0) AS blocked, coalesce(sum(est_n), 0) AS est_n, coalesce(sum(est_sum), 0) AS est_sum, coalesce(sum(act_sum), 0) AS act_sum
     FROM insight_agent_labels WHERE label IN (SELECT value FROM json_each(@labels)) AND ${filter} ${agent ? 'AND agent_id = @agent' : ''}`).get(params) as Similar
   // The task's own counts are in the rollups; a prediction must not learn from itself.
@@ -374,7 +369,7 @@ export function predictTask(taskId: string, scope: Scope) {
   const agentOutcome = byAgent && byAgent.tasks > 0 ? outcomeFrom(byAgent, task.estimated_hours) : null
   const pooled = outcomeFrom(all, task.estimated_hours)
   const chosen: 'agent' | 'all' = agentOutcome && agentOutcome.finished >= 3 ? 'agent' : 'all'
-  const evidence = (sqlite.prepare(`SELECT DISTINCT task_id FROM insight_task_labels WHERE label IN (SELECT value FROM json_each(@labels)) AND ${filter} AND task_id <> @self LIMIT 10`)
+  const evidence = (stmt(`SELECT DISTINCT task_id FROM insight_task_labels WHERE label IN (SELECT value FROM json_each(@labels)) AND ${filter} AND task_id <> @self LIMIT 10`)
     .all({ ...params, self: taskId }) as { task_id: string }[]).map(r => r.task_id)
   return {
     task_id: taskId,
