@@ -36,7 +36,7 @@ const DURATION = Math.max(1, envNum('BENCH_DURATION', 10))
 const WARMUP = envNum('BENCH_WARMUP', 1)
 const REUSE = process.env.BENCH_REUSE === '1'
 const ONLY = process.env.BENCH_ROUTES ? new Set(process.env.BENCH_ROUTES.split(',').map(s => s.trim())) : null
-const DATA_VERSION = 1
+const DATA_VERSION = 2
 const TARGETS = { p95_ms_max: 100 }
 
 const PROJECTS = 10
@@ -73,7 +73,7 @@ function usageAt(i) {
     }
   }
   const e = {
-    kind: 'cost.usage', id: `bc-${i}`, project_id: `p${project}`, agent_id: `p${project}-a${(task * 7 + r.int(0, 1)) % AGENTS_PER_PROJECT}`,
+    kind: 'cost.usage', id: `bc-${i}`, project_id: `p${project}`, agent_id: `p${project}-a${(Math.floor(task / PROJECTS) * 7 + r.int(0, 1)) % AGENTS_PER_PROJECT}`,
     task_id: `t${task}`, model: model[0], provider: model[1], ts: START + Math.floor((i / EVENTS) * (END - START)),
     input_tokens: r.int(500, 20_000), output_tokens: r.int(100, 4000), cache_read_tokens: r.int(0, 50_000), cache_write_tokens: r.int(0, 5000),
   }

@@ -297,11 +297,20 @@ export function checkBudgetsAfter(events: StoredEvent[], now = Date.now()): stri
   const budgets = costStatement(sqlite, `SELECT ${BUDGET_COLUMNS} FROM budgets WHERE project_id IN (SELECT value FROM json_each(?))`)
     .all(JSON.stringify(projects)) as BudgetRow[]
   const raised: string[] = []
+  // A batch has few distinct models: match each against each model budget once.
+  const matches = new Map<string, boolean>()
+  const modelMatches = (pattern: string, model: unknown) => {
+    if (typeof model !== 'string') return false
+    const key = `${pattern}\u0000${model}`
+    let hit = matches.get(key)
+    if (hit === undefined) matches.set(key, hit = patternMatches(pattern, model))
+    return hit
+  }
   for (const b of budgets) {
     const relevant = usage.filter(e => e.projectId === b.project_id
       && (b.scope === 'project'
         || (b.scope === 'agent' && e.payload.agent_id === b.scope_id)
-        || (b.scope === 'model' && typeof e.payload.model === 'string' && patternMatches(b.scope_id, e.payload.model))))
+        || (b.scope === 'model' && modelMatches(b.scope_id, e.payload.model))))
     // The latest usage of each period it falls in.
     const periods = new Map<number, number>()
     for (const e of relevant) {
