@@ -85,7 +85,8 @@ function taskOrThrow(id: string, scope: Scope): TaskRow {
 
 function projectGraphRows(projectId: string) {
   const tasks = stmt(`SELECT id, project_id, name, status, progress, estimated_hours, assigned_agent_id, updated_at FROM tasks WHERE project_id = ?`).all(projectId) as TaskRow[]
-  const deps = stmt(`SELECT task_id, depends_on FROM task_dependencies WHERE project_id = ?`).all(projectId) as { task_id: string, depends_on: string }[]
+  // By the tasks' ids (the primary key) rather than project_id, which task_dependencies has no index on.
+  const deps = stmt(`SELECT task_id, depends_on FROM task_dependencies WHERE task_id IN (SELECT id FROM tasks WHERE project_id = ?)`).all(projectId) as { task_id: string, depends_on: string }[]
   const estimated = tasks.filter(t => t.estimated_hours !== null && t.estimated_hours > 0)
   const fallback = estimated.length ? estimated.reduce((s, t) => s + t.estimated_hours!, 0) / estimated.length : 1
   return { tasks, deps, fallback, edges: deps.map(d => ({ from: d.depends_on, to: d.task_id })) }
