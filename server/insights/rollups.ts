@@ -269,7 +269,15 @@ function useFollower(): Follower {
   st.initWatermark!.run()
   const agentKinds = new Map<string, { kind: string, type: string | null } | null>()
   const f: Follower = { sqlite, st, agentKinds, run: () => ({ applied: 0, behind: 0 }) }
-  f.run = sqlite.transaction((limit: number) => applyChunk(f, limit)) as Follower['run']
+  const apply = sqlite.transaction((limit: number) => applyChunk(f, limit))
+  f.run = (limit: number) => {
+    // Nothing new (the common case on a read): no transaction, no lock.
+    const from = (st.watermark!.get() as { value: number }).value
+    if (from >= (st.latest!.get() as { n: number }).n) return { applied: 0, behind: 0 }
+    // IMMEDIATE: take the write lock before reading the watermark, so another process
+    // applying the same events makes this one wait and then see its new watermark.
+    return apply.immediate(limit)
+  }
   follower = f
   return f
 }
