@@ -20,6 +20,7 @@ Options:
       --since-seq <seq>     first replay the messages after this event seq
       --json                one JSON event per line instead of formatted text
       --no-color            no colours (also when NO_COLOR is set or output is not a terminal)
+      --color               colours even when output is not a terminal (e.g. into less -R)
       --url <url>           the server (default: $SENECA_URL, the server running on
                             $SENECA_DATA_DIR, or http://localhost:$PORT)
       --token <token>       JWT or API key (default: $SENECA_TOKEN, or a viewer token minted
@@ -67,6 +68,7 @@ export async function tail(args) {
       'since-seq': { type: 'string' },
       'json': { type: 'boolean' },
       'no-color': { type: 'boolean' },
+      'color': { type: 'boolean' },
       'url': { type: 'string' },
       'token': { type: 'string' },
     },
@@ -84,8 +86,9 @@ export async function tail(args) {
     ...(list(values.type) ? { message_types: list(values.type) } : {}),
     ...(list(values.conversation) ? { conversation_id: list(values.conversation) } : {}),
   }
-  const out = palette(process.stdout, values['no-color'] ? false : undefined)
-  const err = palette(process.stderr, values['no-color'] ? false : undefined)
+  const force = values.color ? true : values['no-color'] ? false : undefined
+  const out = palette(process.stdout, force)
+  const err = palette(process.stderr, force)
   const note = text => process.stderr.write(`${err.dim(`[seneca tail] ${text}`)}\n`)
   const WebSocket = await webSocketClass()
   const wsUrl = `${base.replace(/^http/, 'ws')}/api/ws`
@@ -102,6 +105,8 @@ export async function tail(args) {
   }
 
   let everConnected = false
+  let resumed = false
+  let gapFrom = null
   let stopping = false
   let socket
   let backoff = 500
@@ -131,20 +136,26 @@ export async function tail(args) {
             established = true
             everConnected = true
             backoff = 500
-            if (lastSeq !== null) note(`connected to ${base}, resuming after seq ${lastSeq}`)
-            else {
-              note(`connected to ${base}, following${values.project ? ` project ${values.project}` : ''} from seq ${frame.data.latest_seq}`)
-              // A drop before the first message still resumes from here.
+            resumed = lastSeq !== null
+            if (lastSeq === null) {
+              // Messages stored between this answer and the subscription are fetched with a resume
+              // once subscribed; a drop before the first message also resumes from here.
               lastSeq = frame.data.latest_seq
+              gapFrom = lastSeq
             }
             socket.send(JSON.stringify({ event: 'subscribe', data: { channels: ['conversations'], filters } }))
+            break
+          case 'subscription_confirmed':
+            if (gapFrom !== null) socket.send(JSON.stringify({ event: 'resume', data: { since_seq: gapFrom } }))
+            gapFrom = null
+            note(resumed ? `connected to ${base}, resuming after seq ${lastSeq}` : `connected to ${base}, following${values.project ? ` project ${values.project}` : ''} from seq ${lastSeq}`)
             break
           case 'resync_required':
             note(`the server cannot replay what was missed (${frame.data.reason}); going on live from seq ${frame.data.latest_seq}`)
             lastSeq = frame.data.latest_seq
             break
           case 'resume_complete':
-            if (frame.data.replayed) note(`replayed ${frame.data.replayed} missed event(s)`)
+            if (frame.data.replayed && resumed) note(`replayed ${frame.data.replayed} missed event(s)`)
             break
           case 'server_restarting':
             note('the server is restarting; will reconnect')

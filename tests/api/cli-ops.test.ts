@@ -57,6 +57,10 @@ describe('seneca --help', () => {
       expect(run.stdout, command).toMatch(new RegExp(`^Usage: seneca ${command}`))
     }
     expect((await seneca(['--help'])).stdout).toContain('Exit codes: 0 ok, 1 failed, 2 bad arguments')
+    // start checks the configuration before building or serving anything.
+    const start = await seneca(['start'], { SENECA_DATA_DIR: tempDir(), SENECA_LOG_LEVEL: 'chatty' })
+    expect(start.code).toBe(78)
+    expect(start.stderr.trim()).toBe('seneca start: configuration error: SENECA_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "chatty")')
     const wrong = await seneca(['import', '--bogus', 'x'])
     expect(wrong.code).toBe(2)
     expect(wrong.stderr).toContain('Run seneca import --help')
@@ -162,18 +166,24 @@ describe('seneca tail', () => {
     expect(await exited(child)).toBe(0)
   })
 
-  it('prints one coloured line per message on a terminal-like run', async () => {
-    const { child, out } = startTail(['--project', 'shop', '--conversation', 'tail-c', '--type', 'error'], { NO_COLOR: '' })
+  it('prints one line per message, in colour when asked', async () => {
+    const { child, out } = startTail(['--project', 'shop', '--conversation', 'tail-c', '--type', 'error'])
+    const coloured = startTail(['--project', 'shop', '--conversation', 'tail-c', '--type', 'error', '--color'])
     try {
-      await waitFor(() => out.stderr.includes('connected'), 15_000)
+      await waitFor(() => out.stderr.includes('connected') && coloured.out.stderr.includes('connected'), 15_000)
       await ingest([message('c-1', { conversation_id: 'tail-c', message_type: 'error', content: 'it broke' }), message('c-2', { conversation_id: 'tail-c', content: 'a request' })])
-      await waitFor(() => out.stdout.includes('it broke'))
+      await waitFor(() => out.stdout.includes('it broke') && coloured.out.stdout.includes('it broke'))
       expect(out.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} tail-c planner → coder error\s+it broke\n$/)
+      // The type in red, the time in grey.
+      expect(coloured.out.stdout).toContain('\u001B[31merror     \u001B[39m')
+      expect(coloured.out.stdout.startsWith('\u001B[90m')).toBe(true)
     }
     finally {
       child.kill('SIGINT')
+      coloured.child.kill('SIGINT')
     }
     await exited(child)
+    await exited(coloured.child)
   })
 
   it('exits 3 when no server answers, and when the credential is refused', async () => {
