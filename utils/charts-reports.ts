@@ -3,8 +3,8 @@
  * data (and the theme's colours) to an option, unit-tested in tests/unit/dashboard-reports.test.ts.
  * Rendered by components/charts/ChartsView.vue (bar, line and graph series).
  */
-import { type ChartOption, type ChartPalette, fallbackPalette } from '~/utils/charts'
-import type { Burndown } from '~/utils/burndown'
+import { type ChartOption, type ChartPalette, fallbackPalette } from './charts'
+import type { Burndown } from './burndown'
 
 /** Series colours after the theme's own, for breakdowns with many keys. */
 const extra = ['#8e5cd9', '#0f9b8e', '#d9730d', '#c2417a', '#5b8c00', '#6b7280', '#2b9fd9', '#b58900']
@@ -60,8 +60,9 @@ type CostSeries = { key: string | null, cost: number, points: CostPoint[] }
 /** Spend per bucket: one stacked bar series per group (project, agent or model), or the total. */
 export function costOverTimeOption(points: CostPoint[], series: CostSeries[] | undefined, p: ChartPalette = fallbackPalette): ChartOption {
   const starts = points.map(x => Date.parse(x.start))
-  const span = starts.length > 1 ? starts.at(-1)! - starts[0]! : 0
-  const labels = starts.map(s => label(s, span))
+  // Hourly buckets are labelled with their hour, longer ones with their day.
+  const step = starts.length > 1 ? starts[1]! - starts[0]! : 86_400_000
+  const labels = starts.map(s => label(s, step < 86_400_000 ? 0 : Infinity))
   const colours = seriesColours(p)
   const money = (v: number) => Math.round(v * 10_000) / 10_000
   const stacked = series?.length
@@ -124,11 +125,12 @@ export function knowledgeGraphOption(graph: { nodes: KnowledgeNode[], edges: Kno
       layout: 'force',
       roam: true,
       draggable: true,
-      force: { repulsion: 120, edgeLength: [40, 120], gravity: 0.08 },
+      force: { repulsion: 220, edgeLength: [50, 140], gravity: 0.06 },
       categories: types.map((t, i) => ({ name: t, itemStyle: { color: colours[i % colours.length] } })),
-      label: { show: graph.nodes.length <= 80, position: 'right', color: p.text, fontSize: 11 },
+      // Beyond a few dozen nodes labels overlap: they show on hover instead.
+      label: { show: graph.nodes.length <= 30, position: 'right', color: p.text, fontSize: 11 },
       lineStyle: { color: p.border, opacity: 0.8 },
-      emphasis: { focus: 'adjacency' },
+      emphasis: { focus: 'adjacency', label: { show: true } },
       data: graph.nodes.map(n => ({
         id: n.id, name: n.label.length > 40 ? `${n.label.slice(0, 39)}…` : n.label, category: types.indexOf(n.type),
         symbolSize: 8 + Math.min(22, 3 * Math.sqrt(degree.get(n.id) ?? 0)),
