@@ -35,7 +35,7 @@ export default defineNitroPlugin((nitroApp) => {
   subscriber.on('error', () => { /* the poll covers for it */ })
   const coordinator = new Coordinator({
     redis, subscriber, prefix: config.redisPrefix, feed,
-    lockTtlMs: Number(process.env.SENECA_LEADER_TTL_MS) || 10_000,
+    lockTtlMs: config.leaderTtlMs,
     onMode: mode => setRealtimeMode(mode === 'live' ? 'live' : 'historical'),
     log: (message, details) => logger.info({ ...details }, message),
   })

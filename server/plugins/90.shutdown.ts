@@ -6,11 +6,10 @@
  */
 import type { Server } from 'node:http'
 import { flushLogger, useLogger } from '../utils/logger'
-import { noteServer, requestStarted, shutdown, shutdownTimeoutMs } from '../utils/shutdown'
+import { noteServer, requestStarted, shutdown } from '../utils/shutdown'
 
 export default defineNitroPlugin((nitroApp) => {
   if (import.meta.dev) return
-  shutdownTimeoutMs()
   process.env.NITRO_SHUTDOWN_DISABLED = '1'
   const logger = useLogger()
 

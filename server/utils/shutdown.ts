@@ -8,6 +8,7 @@
 import type { Server } from 'node:http'
 import { closeCodes } from '../../shared/realtime'
 import { retire, stepDown } from './cluster'
+import { useConfig } from './config'
 import { useRealtimeHub } from './realtime'
 
 /** How long clients are asked to wait before reconnecting or retrying. */
@@ -19,13 +20,6 @@ let server: Server | undefined
 
 export function isDraining(): boolean {
   return draining
-}
-
-export function shutdownTimeoutMs(): number {
-  const raw = process.env.SENECA_SHUTDOWN_TIMEOUT_MS
-  const n = raw ? Number(raw) : 10_000
-  if (!Number.isInteger(n) || n < 1000 || n > 120_000) throw new Error(`SENECA_SHUTDOWN_TIMEOUT_MS must be an integer between 1000 and 120000, got "${raw}"`)
-  return n
 }
 
 /** The HTTP server, once known (from the first request): closing it stops new connections. */
@@ -61,7 +55,7 @@ export async function shutdown(signal: string, steps: ShutdownSteps): Promise<vo
   draining = true
   retire()
   const started = Date.now()
-  const budget = shutdownTimeoutMs()
+  const budget = useConfig().shutdownTimeoutMs
   // Whatever happens below, the process is gone within the budget.
   const hardStop = setTimeout(() => {
     steps.log('shutdown: time is up, exiting now', { in_flight: inFlight })
