@@ -19,7 +19,8 @@ export default defineNitroPlugin((nitroApp) => {
   let pending: StoredEvent[] = []
   let scheduled = false
   const off = onStoredEvents((events) => {
-    const usage = events.filter(e => e.kind === 'cost.usage')
+    // Another process's usage is checked by that process, so a crossing is raised once.
+    const usage = events.filter(e => e.kind === 'cost.usage' && !e.remote)
     if (!usage.length) return
     pending.push(...usage)
     if (scheduled) return
