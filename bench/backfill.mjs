@@ -14,7 +14,7 @@
  * Baseline, same run: a bare Node script reading the same files and JSON.parse-ing each line.
  * Target: ≥ 40,000 lines/s.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, createReadStream, writeSync } from 'node:fs'
+import { closeSync, createReadStream, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   authHeaders, cpuProfArgs, dirSizeMb, envInt, getJson, log, machine, removeDir, report, rng, round, sleep,
@@ -337,6 +337,18 @@ catch (error) {
   })
   process.exit(1)
 }
+/** utime + stime of a process, in seconds (Linux /proc), or null. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+    // After the command: state is field 3, utime and stime are fields 14 and 15 (1-based).
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  }
+  catch {
+    return null
+  }
+}
+
 const firstAnswerMs = server.readyAt - server.spawnedAt
 log(`backfill: server answered after ${round(firstAnswerMs / 1000, 1)} s`)
 
@@ -363,6 +375,7 @@ while (performance.now() < deadline) {
   await sleep(100)
 }
 const rss = server.rss()
+const serverCpuS = cpuSeconds(server.pid)
 await server.stop()
 const dataMb = dirSizeMb(server.dataDir)
 removeDir(server.dataDir)
@@ -389,6 +402,9 @@ report({
       lines: stats.lines, caught_up: stats.caught_up, events_stored: stats.events_stored, events_duplicate: stats.events_duplicate,
       events_rejected: stats.events_rejected, malformed: stats.malformed, unknown: stats.unknown, last_error: stats.last_error, records: stats.records,
     },
+    /** CPU the server used from its start to caught up (user + system): unlike wall time, barely moved by other work on the machine. */
+    server_cpu_s: round(serverCpuS, 2),
+    server_cpu_us_per_line: serverCpuS === null ? null : round((serverCpuS * 1e6) / generated.total, 1),
     server_rss_after_mb: rss.rss_mb,
     server_peak_rss_mb: rss.peak_rss_mb,
     server_rss_after_anon_mb: rss.rss_anon_mb,
