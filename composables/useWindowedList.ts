@@ -1,8 +1,10 @@
 /**
  * Windowing for long lists of fixed-height rows: only the rows in view (plus `overscan`)
  * are rendered, so a thread of 100,000 messages costs what 40 rows cost. The scroller is
- * the element bound to `scroller`; its content is a spacer of `totalHeight` holding the
- * visible rows at `offset`.
+ * the element bound to `scroller`; its content is a spacer of `totalHeight`. Render `slots`
+ * keyed by `slot.key`, each absolutely placed at `slot.index * rowHeight`: a slot keeps its
+ * DOM as rows scroll through it (row i lives in slot i mod pool), so scrolling patches text
+ * instead of creating and destroying elements.
  */
 import { useResizeObserver } from '@vueuse/core'
 import type { Ref } from 'vue'
@@ -20,6 +22,14 @@ export function useWindowedList<T>(items: Ref<readonly T[]>, rowHeight: number, 
   const visible = computed(() => (options.version?.value, items.value).slice(start.value, end.value).map((item, i) => ({ item, index: start.value + i })))
   const totalHeight = computed(() => length.value * rowHeight)
   const offset = computed(() => start.value * rowHeight)
+  const pool = computed(() => Math.ceil(viewport.value / rowHeight) + 2 * overscan + 2)
+  const slots = computed(() => {
+    const n = pool.value
+    const list = (options.version?.value, items.value)
+    const out: { key: number, item: T | null, index: number }[] = Array.from({ length: n }, (_, key) => ({ key, item: null, index: -1 }))
+    for (let i = start.value; i < end.value; i++) out[i % n] = { key: i % n, item: list[i]!, index: i }
+    return out
+  })
 
   function measure() {
     const el = scroller.value
@@ -64,5 +74,5 @@ export function useWindowedList<T>(items: Ref<readonly T[]>, rowHeight: number, 
     measure()
   }
 
-  return { scroller, visible, totalHeight, offset, onScroll, isAtBottom, scrollToBottom, shiftBy, scrollToIndex, measure }
+  return { scroller, visible, slots, totalHeight, offset, onScroll, isAtBottom, scrollToBottom, shiftBy, scrollToIndex, measure }
 }
