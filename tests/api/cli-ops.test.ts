@@ -3,7 +3,7 @@
  * run as an operator runs them, against built servers on their own data directories.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { cpSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import Database from 'better-sqlite3'
@@ -115,6 +115,18 @@ describe('seneca import', () => {
     finally {
       await imported.dispose()
     }
+  })
+
+  it.skipIf(!existsSync('/usr/bin/script'))('draws a progress bar on a terminal', async () => {
+    const file = jsonl(work, 'progress.jsonl', Array.from({ length: 3000 }, (_, i) => message(`bar-${i}`, { conversation_id: 'bar' })))
+    // script(1) gives the command a pseudo-terminal, as an operator's shell would.
+    const { stdout } = await execFileAsync('/usr/bin/script', ['-qec', `${process.execPath} ${binary} import ${file} --url ${server.url} --batch 500`, '/dev/null'], {
+      env: { ...process.env, SENECA_JWT_SECRET: TEST_JWT_SECRET, NO_COLOR: '1', SENECA_DATA_DIR: server.dataDir },
+      timeout: 60_000,
+    })
+    expect(stdout).toContain('\r\u001B[2K')
+    expect(stdout).toMatch(/100% 3000 events {2}stored 3000 {2}duplicate 0 {2}rejected 0/)
+    expect(stdout).toMatch(/imported .*progress\.jsonl: 3000 events/)
   })
 
   it('says so with exit code 3 when the server cannot be reached', async () => {
