@@ -9,7 +9,7 @@ import { runAsLeader } from '../utils/cluster'
 import { useConfig } from '../utils/config'
 import { useDatabase } from '../utils/db'
 import { useLogger } from '../utils/logger'
-import { checkpoint, optimize, prepareVacuumMode, runMaintenance } from '../utils/maintenance'
+import { cancelMaintenance, checkpoint, isCancelled, optimize, prepareVacuumMode, runMaintenance } from '../utils/maintenance'
 
 const FIRST_PASS_DELAY_MS = 15_000
 
@@ -26,7 +26,9 @@ export default defineNitroPlugin((nitroApp) => {
       const run = () => {
         try {
           const result = task()
-          if (result instanceof Promise) result.catch(error => logger.error({ err: error }, 'database maintenance failed'))
+          if (result instanceof Promise) {
+            result.catch(error => (isCancelled(error) ? logger.info('database maintenance stopped: the server is stopping') : logger.error({ err: error }, 'database maintenance failed')))
+          }
         }
         catch (error) {
           logger.error({ err: error }, 'database maintenance failed')
@@ -51,6 +53,7 @@ export default defineNitroPlugin((nitroApp) => {
     every(config.maintenance.optimizeIntervalMs, () => optimize(sqlite))
     return () => {
       for (const t of timers) clearTimeout(t)
+      cancelMaintenance()
     }
   })
   nitroApp.hooks.hook('close', () => stop())

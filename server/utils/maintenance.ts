@@ -47,6 +47,21 @@ export type MaintenanceReport = {
 /** Rows looked at per read step of a pass over messages or cost events. */
 const SCAN_STEP = 10_000
 
+/** Set when the server stops: a pass in progress ends after its current batch. */
+let cancelled = false
+
+/** Stops a pass in progress at its next batch (the server is shutting down). */
+export function cancelMaintenance() {
+  cancelled = true
+}
+
+class Cancelled extends Error {}
+
+/** Whether a pass ended because the server is stopping (not a failure). */
+export function isCancelled(error: unknown): boolean {
+  return error instanceof Cancelled
+}
+
 /**
  * After each write the pass rests as long as the write took (at most 100 ms), so it never has
  * more than about half of the event loop and of the write lock: ingest and reads keep the rest.
@@ -55,6 +70,7 @@ async function rest(since: number) {
   const spent = performance.now() - since
   if (spent < 1) await yieldToEventLoop()
   else await sleep(Math.min(100, spent))
+  if (cancelled) throw new Cancelled('maintenance cancelled: the server is stopping')
 }
 
 /** The start of the UTC month `ts` falls in. */
@@ -151,6 +167,7 @@ let running: Promise<MaintenanceReport> | undefined
  * file shrinks) and the configured vacuum. Concurrent calls share the pass in progress.
  */
 export function runMaintenance(options: { now?: number, config?: SenecaConfig, sqlite?: Sqlite } = {}): Promise<MaintenanceReport> {
+  if (!running) cancelled = false
   running ??= pass(options).finally(() => {
     running = undefined
   })
@@ -205,7 +222,8 @@ async function pass({ now = Date.now(), config = useConfig(), sqlite = useDataba
     observeMaintenance('retention', 'ok')
   }
   catch (error) {
-    observeMaintenance('retention', 'error')
+    // Stopped between batches: what was deleted is consistent, the rest waits for the next start.
+    observeMaintenance('retention', error instanceof Cancelled ? 'cancelled' : 'error')
     throw error
   }
   const size = databaseBytes(sqlite)

@@ -133,7 +133,7 @@ export function observeRetentionDeleted(kind: string, rows: number) {
   retentionDeleted.inc({ kind }, rows)
 }
 
-export function observeMaintenance(task: 'retention' | 'checkpoint' | 'optimize' | 'vacuum', result: 'ok' | 'busy' | 'error') {
+export function observeMaintenance(task: 'retention' | 'checkpoint' | 'optimize' | 'vacuum', result: 'ok' | 'busy' | 'error' | 'cancelled') {
   maintenanceRuns.inc({ task, result })
 }
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { readConfig, setConfig } from '../../server/utils/config'
 import { closeDatabase, openDatabase, setDatabase, useDatabase } from '../../server/utils/db'
 import { ingest } from '../../server/utils/ingest'
-import { retainedFrom, runMaintenance } from '../../server/utils/maintenance'
+import { cancelMaintenance, isCancelled, retainedFrom, runMaintenance } from '../../server/utils/maintenance'
 import { indexPendingMessages } from '../../server/utils/search-index'
 
 const DAY = 86_400_000
@@ -84,5 +84,22 @@ describe('retention', () => {
     expect(count('SELECT count(*) AS n FROM cost_events')).toBe(2)
     expect(retainedFrom('cost_events')).toBe(Date.UTC(2025, 10, 1))
     expect(retainedFrom('messages')).toBe(0)
+  })
+})
+
+describe('stopping', () => {
+  it('ends a pass in progress after its current batch, leaving what it deleted consistent', async () => {
+    ingest(Array.from({ length: 200 }, (_, i) => msg(`s-${i}`, now - 100 * DAY)), 'test')
+    indexPendingMessages()
+    const pass = runMaintenance({ now, config: config({ SENECA_RETENTION_MESSAGES: '30d', SENECA_RETENTION_BATCH: '10' }) })
+    cancelMaintenance()
+    const error = await pass.catch(e => e)
+    expect(isCancelled(error)).toBe(true)
+    const left = count('SELECT count(*) AS n FROM messages')
+    expect(left).toBeGreaterThan(0)
+    expect(left).toBeLessThan(200)
+    expect(() => useDatabase().sqlite.exec(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`)).not.toThrow()
+    // The next pass finishes the job.
+    expect((await runMaintenance({ now, config: config({ SENECA_RETENTION_MESSAGES: '30d' }) })).deleted.messages).toBe(left)
   })
 })
