@@ -13,6 +13,7 @@ import type { Statement } from 'better-sqlite3'
 import type { z } from 'zod'
 import type {
   CostFigures, costAgentDetailQuery, costDetailQuery, costEventListQuery, costListQuery, costPeriods, costSummaryQuery, costTimeseriesQuery,
+  costTimeseriesResponse,
 } from '../../shared/costs'
 import { type Scope, scopeSql } from './access'
 import { DAY_MS, HOUR_MS, monthStart, nextMonth } from './costs-projection'
@@ -245,7 +246,7 @@ type GroupRow = FigureRow & { project_id: string, agent_id: string, model: strin
  * breakdown are sums of those groups.
  */
 function breakdown(sqlite: Sqlite, f: CostFilter, from: number, to: number) {
-  const rows = aggregateCosts(sqlite, f, from, to, ['project_id', 'agent_id', 'model', 'provider']) as GroupRow[]
+  const rows = aggregateCosts(sqlite, f, from, to, ['project_id', 'agent_id', 'model', 'provider']) as unknown as GroupRow[]
   const top = (keys: (keyof GroupRow)[], n: number) => {
     const groups = new Map<string, FigureRow & Record<string, string>>()
     for (const r of rows) {
@@ -496,7 +497,7 @@ function nextBucket(bucket: 'hour' | 'day' | 'week' | 'month', t: number): numbe
   return costPeriodBounds(bucket, t).end
 }
 
-export function costTimeseries(q: z.output<typeof costTimeseriesQuery>, scope: Scope, now = Date.now()) {
+export function costTimeseries(q: z.output<typeof costTimeseriesQuery>, scope: Scope, now = Date.now()): z.output<typeof costTimeseriesResponse> {
   const { sqlite } = useDatabase()
   const until = q.until ?? now + 1
   let since = q.since
