@@ -11,22 +11,30 @@
  * on the data directory (its open connection would keep writing into the replaced file). The
  * current database is kept next to it as `seneca.db.before-restore-<time>` unless --discard.
  */
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import { CliError, EXIT, dataDir, databaseFile, duration, runningServers, usageError } from './common.mjs'
+import { request, resolveToken } from './remote.mjs'
 
-export const backupHelp = `Usage: seneca backup <file> [--force]
+export const backupHelp = `Usage: seneca backup <file> [--force] [--url <url> [--token <token>]]
 
 Copy the database of $SENECA_DATA_DIR to <file>, online: a running server goes on ingesting,
 and the copy is one consistent state. The copy is checked with PRAGMA quick_check.
-(Over HTTP, admins can do the same: POST /api/admin/backups.)
+With --url (or $SENECA_URL) the server at that address makes the backup
+(POST /api/admin/backups, an admin credential) and it is downloaded to <file>.
 
 Options:
-      --force     overwrite <file> if it exists
-  -h, --help      show this help
+      --force            overwrite <file> if it exists
+      --url <url>        back up a server over HTTP instead of the local data directory
+      --token <token>    admin JWT or API key for --url (default: $SENECA_TOKEN, or one
+                         minted with the data directory's secret)
+  -h, --help             show this help
 
-Exit codes: 0 done; 1 failed; 2 bad arguments; 5 <file> exists (use --force).`
+Exit codes: 0 done; 1 failed; 2 bad arguments; 3 server unreachable or credential refused;
+5 <file> exists (use --force).`
 
 export const restoreHelp = `Usage: seneca restore <file> [--discard]
 
@@ -70,10 +78,39 @@ async function inspect(file) {
   }
 }
 
+/** Has the server at `url` make a backup, then downloads it to `target`. */
+async function backupOverHttp(url, token, target) {
+  const started = Date.now()
+  const headers = { authorization: `Bearer ${token}` }
+  const created = await request(`${url}/api/admin/backups`, { method: 'POST', headers })
+  const body = await created.json().catch(() => null)
+  if (created.status === 401 || created.status === 403) throw new CliError(`the server refused the credential: ${body?.error?.message ?? created.status}`, EXIT.UNREACHABLE)
+  if (created.status !== 201) throw new CliError(`POST /api/admin/backups answered ${created.status}: ${body?.error?.message ?? ''}`)
+  const download = await request(url + body.download, { headers })
+  if (download.status !== 200 || !download.body) throw new CliError(`GET ${body.download} answered ${download.status}`)
+  const partial = `${target}.partial`
+  try {
+    await pipeline(Readable.fromWeb(download.body), createWriteStream(partial))
+  }
+  catch (error) {
+    rmSync(partial, { force: true })
+    throw new CliError(`download failed: ${error.message}`)
+  }
+  return { partial, started, origin: `${url} (${body.name})` }
+}
+
 export async function backupCommand(args) {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { force: { type: 'boolean' } } })
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { force: { type: 'boolean' }, url: { type: 'string' }, token: { type: 'string' } } })
   if (positionals.length !== 1) throw usageError('backup needs one target file')
   const target = resolve(positionals[0])
+  const url = (values.url || process.env.SENECA_URL)?.replace(/\/+$/, '')
+  if (url) {
+    if (existsSync(target) && !values.force) throw new CliError(`${target} exists; use --force to overwrite it`, EXIT.REFUSED)
+    if (!existsSync(dirname(target))) throw usageError(`${dirname(target)} does not exist`)
+    const token = await resolveToken(values.token, { role: 'admin', projects: ['*'] })
+    const { partial, started, origin } = await backupOverHttp(url, token, target)
+    return finish(partial, target, origin, started)
+  }
   const source = databaseFile()
   if (!existsSync(source)) throw new CliError(`no database at ${source} (is SENECA_DATA_DIR right?)`)
   if (existsSync(target) && !values.force) throw new CliError(`${target} exists; use --force to overwrite it`, EXIT.REFUSED)
@@ -94,6 +131,11 @@ export async function backupCommand(args) {
   finally {
     sqlite.close()
   }
+  return finish(partial, target, source, started)
+}
+
+/** Checks the copy, gives it its name, says what it holds. */
+async function finish(partial, target, origin, started) {
   let summary
   try {
     summary = await inspect(partial)
@@ -103,7 +145,7 @@ export async function backupCommand(args) {
     throw error
   }
   renameSync(partial, target)
-  console.log(`backed up ${source} to ${target}: ${(statSync(target).size / 1024 / 1024).toFixed(1)} MB, ${summary.events} events (up to seq ${summary.last_seq}), ${summary.messages} messages, in ${duration(Date.now() - started)}`)
+  console.log(`backed up ${origin} to ${target}: ${(statSync(target).size / 1024 / 1024).toFixed(1)} MB, ${summary.events} events (up to seq ${summary.last_seq}), ${summary.messages} messages, in ${duration(Date.now() - started)}`)
   return EXIT.OK
 }
 

@@ -276,6 +276,11 @@ describe('seneca backup and restore', () => {
     expect(messages).toBeGreaterThan(0)
 
     expect((await seneca(['backup', file], { SENECA_DATA_DIR: server.dataDir })).code).toBe(5)
+    // Over HTTP: the server makes it, the CLI downloads and checks it.
+    const remote = await seneca(['backup', join(work, 'remote.db'), '--url', server.url, '--token', server.adminKey], { SENECA_DATA_DIR: tempDir() })
+    expect(remote.code, remote.stderr).toBe(0)
+    expect(remote.stdout).toMatch(new RegExp(`backed up ${server.url} \\(seneca-\\d{8}T\\d{9}Z\\.db\\) to .*remote\\.db: .* events`))
+    expect((await seneca(['backup', join(work, 'refused.db'), '--url', server.url, '--token', 'sk_not_a_key_0123456789abcdefghij'])).code).toBe(3)
     const refused = await seneca(['restore', file], { SENECA_DATA_DIR: server.dataDir })
     expect(refused.code).toBe(5)
     expect(refused.stderr).toContain('stop it first')
