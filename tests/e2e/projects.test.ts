@@ -49,7 +49,7 @@ describe('projects in Chromium', () => {
     await graph.waitFor()
     // Session-a's tasks have no dependencies: one stage, on the critical path, its 24 tasks listed.
     await expect(graph.locator('[data-stage="level-1"]').getAttribute('class')).resolves.toContain('critical')
-    await page.getByRole('cell', { name: /Add task filtering and search endpoint/ }).waitFor()
+    await page.getByRole('cell', { name: 'Add task filtering and search endpoint critical path' }).waitFor()
     await page.getByRole('img', { name: /^Burndown: 5 of 24 tasks open/ }).waitFor()
     await page.getByTestId('blocker').filter({ hasText: 'PATCH /api/tasks/:id returns 500' }).waitFor()
     await expect(page.getByTestId('decision').count()).resolves.toBe(20)
