@@ -7,12 +7,10 @@ import { marcusCostsImporter, startMarcusCostsImporter, stopMarcusCostsImporter 
 import { leaderHealth, runAsLeader } from '../utils/cluster'
 
 export default defineNitroPlugin((nitroApp) => {
-  // Read here until the configuration schema names these two variables.
-  const path = process.env.MARCUS_COSTS_DB
+  const { marcusCostsDb: path, marcusCostsPollMs: pollMs } = useConfig()
   if (!path) return
-  const pollMs = Number(process.env.SENECA_MARCUS_COSTS_POLL_MS || 5000)
   const stop = runAsLeader('marcus costs importer', () => {
-    startMarcusCostsImporter(path, { pollMs: Number.isFinite(pollMs) && pollMs >= 10 ? pollMs : 5000 })
+    startMarcusCostsImporter(path, { pollMs })
     return () => stopMarcusCostsImporter()
   })
   registerHealthCheck('marcus_costs', leaderHealth('marcus_costs', () => marcusCostsImporter()?.getStats().state ?? 'stopped'))

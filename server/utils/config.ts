@@ -104,10 +104,12 @@ export const envSchema = z.object({
   MARCUS_ROOT: text(),
   MARCUS_LOG_DIR: text(),
   MARCUS_MCP_URL: url(['http:', 'https:']),
+  MARCUS_COSTS_DB: text(),
   REDIS_URL: url(['redis:', 'rediss:']),
   SENECA_REDIS_PREFIX: z.preprocess(unsetIfEmpty, z.string().regex(/^[\w.:-]+$/, 'must be letters, digits, and . : _ -').optional().default('seneca')),
   SENECA_INSTANCE_ID: text(),
   SENECA_MARCUS_POLL_MS: number(250, { min: 10 }),
+  SENECA_MARCUS_COSTS_POLL_MS: number(5000, { min: 10 }),
   SENECA_MARCUS_MCP_POLL_MS: number(5000, { min: 10 }),
   SENECA_MARCUS_MCP_TIMEOUT_MS: number(3000, { min: 1 }),
   SENECA_MARCUS_MCP_RESET_MS: number(10_000, { min: 1 }),
@@ -206,6 +208,9 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     marcusRoot: e.MARCUS_ROOT,
     marcusLogDir: e.MARCUS_LOG_DIR,
     marcusMcpUrl: e.MARCUS_MCP_URL,
+    /** Marcus's token ledger (costs.db), imported and followed every `marcusCostsPollMs`. */
+    marcusCostsDb: e.MARCUS_COSTS_DB,
+    marcusCostsPollMs: e.SENECA_MARCUS_COSTS_POLL_MS,
     redisUrl: e.REDIS_URL,
     /** How often the log tailer looks for new lines and files. */
     marcusPollMs: e.SENECA_MARCUS_POLL_MS,
