@@ -242,6 +242,11 @@ describe('first start of a cluster', () => {
       REDIS_URL: SHARED_REDIS_URL, SENECA_REDIS_PREFIX: firstPrefix, NITRO_CLUSTER_WORKERS: '2', SENECA_JWT_SECRET: undefined, SENECA_ADMIN_KEY: undefined,
     }, { entry })
     try {
+      // The second worker waits for the first one's migrations before it listens.
+      await waitFor(async () => {
+        const roles = await rolesSeenAt(fresh.url, 4)
+        return roles.has('leader') && roles.has('follower')
+      }, 30_000, 200)
       const secret = readFileSync(join(fresh.dataDir, 'jwt-secret'), 'utf8').trim()
       const token = await mintTestToken({ role: 'viewer', projects: ['*'], secret })
       const keys = await waitFor(() => {
