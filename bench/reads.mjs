@@ -70,7 +70,8 @@ log(`reads: server up in ${Math.round(server.startupMs)} ms (pid ${server.pid}),
 
 let loading
 if (reused) {
-  loading = { reused: true, ...JSON.parse(readFileSync(marker, 'utf8')) }
+  // The marker is the first run's loading report: it says `reused: false`.
+  loading = { ...JSON.parse(readFileSync(marker, 'utf8')), reused: true }
   log(`reads: reusing ${loading.messages} messages loaded ${loading.loaded_at}`)
 }
 else {
@@ -136,13 +137,29 @@ async function probe(name, path, check) {
   }
 }
 
+/** utime + stime of a process, in seconds (Linux /proc), or null. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  }
+  catch {
+    return null
+  }
+}
+
 async function measure(name, opts) {
   if (!wanted(name)) {
     routes[name] = { ...(routes[name] ?? {}), skipped_by_request: true }
     return null
   }
   log(`reads: ${name} (${CONNECTIONS} connections, ${DURATION} s)`)
-  const r = await load({ url: server.url, connections: CONNECTIONS, durationS: DURATION, warmupS: WARMUP, headers, ...opts })
+  if (WARMUP > 0) await load({ url: server.url, connections: CONNECTIONS, durationS: WARMUP, warmupS: 0, headers, ...opts })
+  const cpuBefore = cpuSeconds(server.pid)
+  const r = await load({ url: server.url, connections: CONNECTIONS, durationS: DURATION, warmupS: 0, headers, ...opts })
+  const cpuAfter = cpuSeconds(server.pid)
+  // The server's own CPU per answer: other work on a shared machine moves it far less than req/s.
+  if (cpuBefore !== null && cpuAfter !== null && r.requests) r.server_cpu_ms_per_request = round(((cpuAfter - cpuBefore) * 1000) / r.requests, 3)
   routes[name] = { ...(routes[name] ?? {}), ...r }
   log(`reads: ${name}: ${r.requests_per_s} req/s, p95 ${r.latency_ms.p95} ms, p99 ${r.latency_ms.p99} ms${r.non_2xx ? `, ${r.non_2xx} non-2xx ${JSON.stringify(r.status_codes)}` : ''}`)
   return r

@@ -9,7 +9,7 @@ import { type FakeMarcus, startFakeMarcus } from '../helpers/fake-marcus'
 import { api, startServer, type TestServer, waitFor } from '../helpers/server'
 
 const POLL_MS = 200
-const ACTIVITY_TIMEOUT_MS = 2000
+const ACTIVITY_TIMEOUT_MS = 3000
 
 let fake: FakeMarcus
 let server: TestServer
