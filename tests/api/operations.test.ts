@@ -79,6 +79,9 @@ describe('backups over HTTP', () => {
     expect(counted).toBe(messages)
     expect(messages).toBeGreaterThan(1000)
 
+    const audit = (await api(server.url, '/api/audit?action=backup.')).body.entries
+    expect(audit[0]).toMatchObject({ action: 'backup.created', target: backup.name, result: 'success' })
+
     const listed = backupListResponse.parse((await api(server.url, '/api/admin/backups')).body)
     expect(listed.backups[0]).toEqual({ name: backup.name, bytes: backup.bytes, created_at: backup.created_at })
 
