@@ -153,9 +153,6 @@ export const envSchema = z.object({
   NITRO_CLUSTER_WORKERS: number(0, { min: 0, max: 1024 }),
   SENECA_LEADER_TTL_MS: number(10_000, { min: 1000 }),
   SENECA_SHUTDOWN_TIMEOUT_MS: number(10_000, { min: 1000, max: 120_000 }),
-  // Marcus's token ledger
-  MARCUS_COSTS_DB: text(),
-  SENECA_MARCUS_COSTS_POLL_MS: number(5000, { min: 10 }),
   // Retention and database maintenance (server/utils/maintenance.ts)
   SENECA_RETENTION_MESSAGES: retention(),
   SENECA_RETENTION_EVENTS: retention(),
@@ -290,8 +287,6 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     leaderTtlMs: e.SENECA_LEADER_TTL_MS,
     /** SIGTERM: the longest a graceful shutdown may take. */
     shutdownTimeoutMs: e.SENECA_SHUTDOWN_TIMEOUT_MS,
-    marcusCostsDb: e.MARCUS_COSTS_DB,
-    marcusCostsPollMs: e.SENECA_MARCUS_COSTS_POLL_MS,
     /** A realtime resume may replay this many events; retention never deletes the newest this many. */
     realtimeReplayMax: e.SENECA_WS_REPLAY_MAX,
   }
