@@ -12,7 +12,7 @@ import { appRoot, dataDir, databaseFile, EXIT, palette, runningServers, serverEn
 export const help = `Usage: seneca doctor [--json] [--timeout <ms>]
 
 Checks the configuration (every variable, as the server checks it at start), the data
-directory, the database (opens, migrations, integrity quick_check, WAL), free disk space,
+directory, the database (opens, migrations, integrity quick_check, WAL), free disk space, backups,
 Redis (when REDIS_URL is set) and Marcus (MARCUS_ROOT / MARCUS_LOG_DIR readable,
 MARCUS_MCP_URL reachable). Prints what is wrong and how to fix it.
 
@@ -201,6 +201,17 @@ export async function doctor(args) {
     add('database', 'fail', `cannot load better-sqlite3: ${error.message}`, 'reinstall (npm ci) on this Node version')
   }
   if (Database) checkDatabase(add, Database)
+
+  // Backups: the newest one in the backups folder (SENECA_BACKUP_DIR), if any.
+  if (existsSync(databaseFile())) {
+    const backupDir = resolve(dir, process.env.SENECA_BACKUP_DIR || 'backups')
+    const backups = existsSync(backupDir) ? readdirSync(backupDir).filter(n => /^seneca-.*\.db$/.test(n)).map(n => ({ n, at: statSync(join(backupDir, n)).mtimeMs })).sort((a, b) => b.at - a.at) : []
+    if (!backups.length) add('backups', 'warn', `none in ${backupDir}`, 'make one: seneca backup <file>, or POST /api/admin/backups (and copy it off this disk)')
+    else {
+      const days = (Date.now() - backups[0].at) / 86_400_000
+      add('backups', days > 7 ? 'warn' : 'ok', `${backups.length} in ${backupDir}, newest ${backups[0].n} (${days < 1 ? 'today' : `${Math.floor(days)} day(s) ago`})`, days > 7 ? 'the newest backup is over a week old: seneca backup <file>' : undefined)
+    }
+  }
 
   const servers = runningServers(dir)
   if (servers.length) add('server', 'ok', `running on this data directory: ${servers.map(s => `pid ${s.pid} at ${serverUrl(s)}`).join(', ')}`)

@@ -210,11 +210,12 @@ describe('seneca tail', () => {
 
 describe('seneca doctor', () => {
   it('passes on a healthy data directory with Redis', async () => {
+    expect((await api(server.url, '/api/admin/backups', { method: 'POST' })).status).toBe(201)
     const run = await seneca(['doctor', '--json'], { SENECA_DATA_DIR: server.dataDir, REDIS_URL: SHARED_REDIS_URL })
     const report = JSON.parse(run.stdout)
     expect(run.code, run.stdout).toBe(0)
     const status = Object.fromEntries(report.checks.map((c: { name: string, status: string }) => [c.name, c.status]))
-    expect(status).toMatchObject({ config: 'ok', database: 'ok', wal: 'ok', migrations: 'ok', server: 'ok', redis: 'ok' })
+    expect(status).toMatchObject({ config: 'ok', database: 'ok', wal: 'ok', migrations: 'ok', backups: 'ok', server: 'ok', redis: 'ok' })
   })
 
   it('names each problem with its fix and exits 1', async () => {
