@@ -384,18 +384,30 @@ export function conversationAnalytics(query: AnalyticsQuery, scope: Scope = null
   })
 }
 
-/** The projects an analytics answer covers: the one asked for, the caller's, or every project. */
-function analyticsProjects(sqlite: Sqlite, projectId: string | undefined, scope: Scope): string[] {
+/** The projects an analytics answer covers: the one asked for, the caller's, or every project (`all`). */
+function analyticsProjects(projectId: string | undefined, scope: Scope): string[] | 'all' {
   if (projectId !== undefined) return scope === null || scope.includes(projectId) ? [projectId] : []
-  if (scope !== null) return scope
-  return (prepared(sqlite, 'SELECT id FROM projects').all() as { id: string }[]).map(p => p.id)
+  return scope ?? 'all'
+}
+
+/** SQL narrowing `column` to the projects (nothing for every project), with its parameters. */
+function projectsSql(column: string, projects: string[] | 'all'): { sql: string, params: Params } {
+  return projects === 'all' ? { sql: '1', params: {} } : { sql: `${column} IN (SELECT value FROM json_each(@projects))`, params: { projects: JSON.stringify(projects) } }
 }
 
 /**
- * Smallest and largest value of an indexed column over the projects (each a lookup on a
- * `(project_id, column)` index); null when they hold no rows.
+ * Smallest and largest value of an indexed column over the projects: a lookup on the
+ * `(project_id, column)` index per project, or on the column's own index (conversations)
+ * or a pass over the small table (hourly rollups) for every project; null without rows.
  */
-function bounds(sqlite: Sqlite, table: 'conversations' | 'project_hour_rollups', column: 'last_activity' | 'hour', projects: string[]): { min: number, max: number } | null {
+function bounds(sqlite: Sqlite, table: 'conversations' | 'project_hour_rollups', column: 'last_activity' | 'hour', projects: string[] | 'all'): { min: number, max: number } | null {
+  if (projects === 'all') {
+    const row = table === 'conversations'
+      ? prepared(sqlite, `SELECT (SELECT last_activity FROM conversations ORDER BY last_activity ASC LIMIT 1) AS lo,
+          (SELECT last_activity FROM conversations ORDER BY last_activity DESC LIMIT 1) AS hi`).get() as { lo: number | null, hi: number | null }
+      : prepared(sqlite, 'SELECT min(hour) AS lo, max(hour) AS hi FROM project_hour_rollups').get() as { lo: number | null, hi: number | null }
+    return row.lo === null || row.hi === null ? null : { min: row.lo, max: row.hi }
+  }
   let min: number | null = null
   let max: number | null = null
   const first = prepared(sqlite, `SELECT ${column} AS v FROM ${table} WHERE project_id = ? ORDER BY ${column} ASC LIMIT 1`)
@@ -441,19 +453,19 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
   // Without an agent filter, and for a window that holds every conversation (or every
   // rollup hour) of the projects, the answer over the window is the all-time answer: read
   // the per-agent totals instead of counting conversations or summing hourly rows.
-  const projects = query.agent_id === undefined ? analyticsProjects(sqlite, query.project_id, scope) : null
+  const projects = query.agent_id === undefined ? analyticsProjects(query.project_id, scope) : null
   const conversationsCovered = projects !== null && windowCovers(query, bounds(sqlite, 'conversations', 'last_activity', projects))
   const rollupsCovered = projects !== null && windowCovers({ since: query.since === undefined ? undefined : query.since - HOUR, until: query.until }, bounds(sqlite, 'project_hour_rollups', 'hour', projects))
 
   let total: number
   let agentConversations: { agent_id: string, conversation_count: number }[]
-  if (conversationsCovered) {
-    const projectParams = { projects: JSON.stringify(projects) }
+  if (conversationsCovered && projects !== null) {
+    const inProjects = projectsSql('project_id', projects)
     total = (prepared(sqlite, `SELECT coalesce(sum(conversations), 0) AS n FROM conversation_agent_counts
-      WHERE project_id IN (SELECT value FROM json_each(@projects))`).get(projectParams) as { n: number }).n
+      WHERE ${inProjects.sql}`).get(inProjects.params) as { n: number }).n
     agentConversations = prepared(sqlite, `SELECT agent_id, sum(conversations) AS conversation_count FROM conversation_agent_counts
-      WHERE project_id IN (SELECT value FROM json_each(@projects)) AND agent_id <> '' GROUP BY agent_id HAVING conversation_count > 0
-      ORDER BY conversation_count DESC, agent_id ASC LIMIT 50`).all(projectParams) as { agent_id: string, conversation_count: number }[]
+      WHERE ${inProjects.sql} AND agent_id <> '' GROUP BY agent_id HAVING conversation_count > 0
+      ORDER BY conversation_count DESC, agent_id ASC LIMIT 50`).all(inProjects.params) as { agent_id: string, conversation_count: number }[]
   }
   else {
     total = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(where)}`).get(params) as { n: number }).n
@@ -487,10 +499,11 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
     const names = agentConversations.map((_, i) => `@a${i}`).join(', ')
     const agentParams: Params = {}
     agentConversations.forEach((a, i) => (agentParams[`a${i}`] = a.agent_id))
-    const rows = rollupsCovered
+    const inProjects = projects === null ? undefined : projectsSql('project_id', projects)
+    const rows = rollupsCovered && inProjects
       ? prepared(sqlite, `SELECT agent_id, sum(messages) AS messages FROM agent_message_totals
-          WHERE agent_id IN (${names}) AND project_id IN (SELECT value FROM json_each(@projects)) GROUP BY agent_id`)
-        .all({ ...agentParams, projects: JSON.stringify(projects) }) as { agent_id: string, messages: number }[]
+          WHERE agent_id IN (${names}) AND ${inProjects.sql} GROUP BY agent_id`)
+        .all({ ...agentParams, ...inProjects.params }) as { agent_id: string, messages: number }[]
       : prepared(sqlite, `SELECT r.agent_id, sum(r.messages) AS messages FROM message_rollups r
           ${whereSql([...rollupWhere, `r.agent_id IN (${names})`])} GROUP BY r.agent_id`).all({ ...rollupParams, ...agentParams }) as { agent_id: string, messages: number }[]
     for (const r of rows) agentMessages.set(r.agent_id, r.messages)
