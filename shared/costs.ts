@@ -62,7 +62,7 @@ export const costEventListQuery = z.object({
   since: timeParam.optional(),
   until: timeParam.optional(),
   limit: intParam('limit', 100, 1, 1000),
-  before_seq: intParam('before_seq', Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER).optional().describe('The previous page\'s `next_before_seq`.'),
+  cursor: z.string().max(40).optional().describe('The previous page\'s `next_cursor`.'),
 })
 
 const perMtok = z.number().min(0).max(1_000_000)
@@ -295,9 +295,9 @@ export const costEventSchema = z.object({
 }).meta({ id: 'CostEvent' })
 
 export const costEventListResponse = z.object({
-  events: z.array(costEventSchema).describe('Newest first.'),
+  events: z.array(costEventSchema).describe('Newest first (by time, then by seq).'),
   has_more: z.boolean(),
-  next_before_seq: z.number().int().nullable(),
+  next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; set whenever `has_more`.'),
 }).meta({ id: 'CostEventList' })
 
 export const priceSchema = z.object({

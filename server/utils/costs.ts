@@ -590,18 +590,29 @@ function eventView(r: CostEventDbRow) {
   }
 }
 
-/** The priced usage rows behind every figure, newest first (by seq). */
+const CURSOR = /^(\d{1,15})_(\d{1,15})$/
+
+/**
+ * The priced usage rows behind every figure, newest first (by time, then by seq), paged with
+ * a `(ts, seq)` cursor. Each query walks one index backwards — an agent's `(agent_id, ts)`,
+ * or a project's `(project_id, ts)`; over several projects, each project's first page is
+ * read that way and the pages are merged.
+ */
 export function listCostEvents(q: z.output<typeof costEventListQuery>, scope: Scope) {
   const { sqlite } = useDatabase()
+  let cursor: { ts: number, seq: number } | undefined
+  if (q.cursor !== undefined) {
+    const m = CURSOR.exec(q.cursor)
+    if (!m) throw apiError('INVALID_CURSOR', 'cursor is not one this endpoint gave out', { cursor: q.cursor })
+    cursor = { ts: Number(m[1]), seq: Number(m[2]) }
+  }
   const params: Params = { limit: q.limit + 1 }
-  const where = scopeSql('project_id', scope, params)
+  const where: string[] = []
   const eq = (column: string, value: string | undefined) => {
     if (value === undefined) return
     where.push(`${column} = @${column}`)
     params[column] = value
   }
-  eq('project_id', q.project_id)
-  eq('agent_id', q.agent_id)
   eq('task_id', q.task_id)
   eq('model', q.model)
   eq('cost_source', q.cost_source)
@@ -613,15 +624,35 @@ export function listCostEvents(q: z.output<typeof costEventListQuery>, scope: Sc
     where.push('ts < @until')
     params.until = q.until
   }
-  if (q.before_seq !== undefined) {
-    where.push('seq < @beforeSeq')
-    params.beforeSeq = q.before_seq
+  if (cursor) {
+    where.push('(ts, seq) < (@cursorTs, @cursorSeq)')
+    params.cursorTs = cursor.ts
+    params.cursorSeq = cursor.seq
   }
-  const rows = costStatement(sqlite, `SELECT ${EVENT_COLUMNS} FROM cost_events${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`)
-    .all(params) as CostEventDbRow[]
+  const order = ' ORDER BY ts DESC, seq DESC LIMIT @limit'
+  let rows: CostEventDbRow[]
+  if (q.agent_id !== undefined) {
+    const scoped = [...where, 'agent_id = @agentId', ...scopeSql('project_id', scope, params)]
+    params.agentId = q.agent_id
+    if (q.project_id !== undefined) {
+      scoped.push('project_id = @projectId')
+      params.projectId = q.project_id
+    }
+    rows = costStatement(sqlite, `SELECT ${EVENT_COLUMNS} FROM cost_events WHERE ${scoped.join(' AND ')}${order}`).all(params) as CostEventDbRow[]
+  }
+  else {
+    const projects = q.project_id !== undefined
+      ? [q.project_id]
+      : scope ?? (costStatement(sqlite, 'SELECT DISTINCT project_id FROM cost_monthly').all() as { project_id: string }[]).map(r => r.project_id)
+    const st = costStatement(sqlite, `SELECT ${EVENT_COLUMNS} FROM cost_events WHERE ${['project_id = @projectId', ...where].join(' AND ')}${order}`)
+    rows = projects.flatMap(projectId => st.all({ ...params, projectId }) as CostEventDbRow[])
+      .sort((a, b) => b.ts - a.ts || b.seq - a.seq)
+      .slice(0, q.limit + 1)
+  }
   const hasMore = rows.length > q.limit
   const page = hasMore ? rows.slice(0, q.limit) : rows
-  return { events: page.map(eventView), has_more: hasMore, next_before_seq: hasMore ? page.at(-1)!.seq : null }
+  const last = page.at(-1)
+  return { events: page.map(eventView), has_more: hasMore, next_cursor: hasMore && last ? `${last.ts}_${last.seq}` : null }
 }
 
 /** The stored, priced usage of one event (for replayed realtime `cost_update`s). */

@@ -54,6 +54,7 @@ export const costRoutes: ApiRoute[] = [
     description: 'Every figure traces to these rows: tokens, cost, whether it was `reported` or `estimated` (and with which price), or `unpriced`.',
     query: costEventListQuery,
     responses: { 200: json('A page of usage events', costEventListResponse) },
+    errors: ['INVALID_CURSOR'],
   },
   {
     method: 'get', path: '/api/costs/prices', operationId: 'listModelPrices', tag: 'Costs', summary: 'The model price table',

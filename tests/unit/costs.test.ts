@@ -219,7 +219,7 @@ describe('windows, burn rate and projection', () => {
     threeHours()
     const page = listCostEvents({ limit: 2 }, null)
     expect(page.events.map(e => e.id)).toEqual(['u-3', 'u-2'])
-    expect(listCostEvents({ limit: 2, before_seq: page.next_before_seq! }, null).events.map(e => e.id)).toEqual(['u-1'])
+    expect(listCostEvents({ limit: 2, cursor: page.next_cursor! }, null).events.map(e => e.id)).toEqual(['u-1'])
     const q = { period: 'month' as const, as_of: T0 + 30 * H, burn_window_hours: 24, top: 10 }
     const project = costProject('p', q, T0)
     expect(project.daily.map(d => [d.start.slice(0, 10), d.cost])).toEqual([['2026-03-02', 3], ['2026-03-03', 3]])
