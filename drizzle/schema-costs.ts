@@ -137,6 +137,32 @@ export const costDaily = sqliteTable('cost_daily', {
   index('cost_daily_agent_idx').on(t.agentId, t.day),
 ])
 
+/**
+ * Per hour and per day without the agent: time series and burn rates that do not look at
+ * agents read a row per model instead of one per agent and model.
+ */
+export const costModelHourly = sqliteTable('cost_model_hourly', {
+  projectId: text('project_id').notNull(),
+  hour: integer('hour').notNull(),
+  model: text('model').notNull(),
+  provider: text('provider').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.hour, t.model, t.provider] }),
+  index('cost_model_hourly_hour_idx').on(t.hour),
+])
+
+export const costModelDaily = sqliteTable('cost_model_daily', {
+  projectId: text('project_id').notNull(),
+  day: integer('day').notNull(),
+  model: text('model').notNull(),
+  provider: text('provider').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.day, t.model, t.provider] }),
+  index('cost_model_daily_day_idx').on(t.day),
+])
+
 /** Per UTC month (the month's first day, 00:00): long windows read a row per month instead of one per day. */
 export const costMonthly = sqliteTable('cost_monthly', {
   projectId: text('project_id').notNull(),
