@@ -29,7 +29,15 @@ const NOT_SPOKEN = new Set(['thinking', 'decision'])
 /** insight_state rows `activity:<project>`: the time of the project's latest work event (the default "as of" of stall detection). */
 export const ACTIVITY = 'activity:'
 
-const TASK_KINDS = ['task.upserted', 'task.assigned', 'task.progress', 'blocker.reported', 'blocker.resolved', 'pipeline.run.finished', 'message']
+/**
+ * insight_state rows `graph:<project>`: a generation bumped whenever a task or dependency of
+ * the project may have changed; the context module keeps each project's dependency graph in
+ * memory and reloads it when the generation moves.
+ */
+export const GRAPH = 'graph:'
+
+const TASK_KINDS = ['task.upserted', 'task.assigned', 'task.progress', 'blocker.reported', 'blocker.resolved', 'pipeline.run.finished', 'pipeline.stage.updated',
+  'command.updated', 'message']
 
 // ---------------------------------------------------------------------------------------
 // Pure helpers (unit-tested)
@@ -222,6 +230,7 @@ function useFollower(): Follower {
     initWatermark: p(`INSERT OR IGNORE INTO insight_state (name, value) VALUES ('events', 0)`),
     advance: p(`UPDATE insight_state SET value = ? WHERE name = 'events' AND value = ?`),
     activity: p(`INSERT INTO insight_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)`),
+    bumpGraph: p(`INSERT INTO insight_state (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1`),
     latest: p(`SELECT coalesce(max(seq), 0) AS n FROM events`),
     events: p(`SELECT seq, id, kind, project_id, ts, payload FROM events WHERE seq > ? AND seq <= ?
       AND kind IN (${TASK_KINDS.map(k => `'${k}'`).join(', ')}) ORDER BY seq LIMIT ?`),
@@ -297,8 +306,10 @@ function applyChunk(f: Follower, limit: number): { applied: number, behind: numb
   const tasks = new Set<string>()
   const blockerIds = new Set<string>()
   const activity = new Map<string, number>()
+  const graphs = new Set<string>()
   for (const row of rows) {
     if (row.ts > (activity.get(row.project_id) ?? 0)) activity.set(row.project_id, row.ts)
+    if (row.kind !== 'message') graphs.add(row.project_id)
     const e = parseJson<Record<string, unknown>>(row.payload, {})
     const taskId = typeof e.task_id === 'string' ? e.task_id : undefined
     switch (row.kind) {
@@ -326,6 +337,7 @@ function applyChunk(f: Follower, limit: number): { applied: number, behind: numb
   }
   for (const id of blockerIds) applyBlocker(f, id)
   for (const [projectId, ts] of activity) st.activity!.run(`${ACTIVITY}${projectId}`, ts)
+  for (const projectId of graphs) st.bumpGraph!.run(`${GRAPH}${projectId}`)
   return { applied: rows.length, behind: Math.max(0, latest - to) }
 }
 

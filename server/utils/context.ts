@@ -7,11 +7,13 @@
  * project's mean estimate.
  */
 import { type Scope, inScope } from './access'
+import { type Sqlite, useDatabase } from './db'
 import { apiError } from './errors'
 import { iso } from './ids'
 import { criticalPath, type Node } from './projects'
 import { round } from './values'
 import { freshness, projectFilter, stmt } from '../insights/common'
+import { GRAPH } from '../insights/rollups'
 
 type TaskRow = {
   id: string
@@ -83,13 +85,50 @@ function taskOrThrow(id: string, scope: Scope): TaskRow {
   return row
 }
 
-function projectGraphRows(projectId: string) {
+type ProjectGraph = {
+  generation: number
+  tasks: TaskRow[]
+  deps: { task_id: string, depends_on: string }[]
+  fallback: number
+  edges: Edge[]
+  /** The graph as it stands: critical path and schedule, shared by every read until it changes. */
+  path: ReturnType<typeof criticalPath>
+  plan: Schedule
+}
+
+/** Projects whose graphs stay in memory (least recently used first out). */
+const MAX_GRAPHS = 64
+const graphs = new WeakMap<Sqlite, Map<string, ProjectGraph>>()
+
+/**
+ * A project's tasks, dependencies, critical path and schedule, kept in memory per project and
+ * reloaded when the rollup follower has bumped the project's graph generation (any task,
+ * blocker or dependency event of the project): reading 2,000 scattered task rows and
+ * scheduling them on every request would dominate impact analysis.
+ */
+function projectGraph(projectId: string): ProjectGraph {
+  freshness()
+  const generation = (stmt(`SELECT value FROM insight_state WHERE name = ?`).get(`${GRAPH}${projectId}`) as { value: number } | undefined)?.value ?? 0
+  const { sqlite } = useDatabase()
+  let cache = graphs.get(sqlite)
+  if (!cache) graphs.set(sqlite, cache = new Map())
+  const known = cache.get(projectId)
+  cache.delete(projectId)
+  if (known && known.generation === generation) {
+    cache.set(projectId, known)
+    return known
+  }
   const tasks = stmt(`SELECT id, project_id, name, status, progress, estimated_hours, assigned_agent_id, updated_at FROM tasks WHERE project_id = ?`).all(projectId) as TaskRow[]
   // By the tasks' ids (the primary key) rather than project_id, which task_dependencies has no index on.
   const deps = stmt(`SELECT task_id, depends_on FROM task_dependencies WHERE task_id IN (SELECT id FROM tasks WHERE project_id = ?)`).all(projectId) as { task_id: string, depends_on: string }[]
   const estimated = tasks.filter(t => t.estimated_hours !== null && t.estimated_hours > 0)
   const fallback = estimated.length ? estimated.reduce((s, t) => s + t.estimated_hours!, 0) / estimated.length : 1
-  return { tasks, deps, fallback, edges: deps.map(d => ({ from: d.depends_on, to: d.task_id })) }
+  const edges = deps.map(d => ({ from: d.depends_on, to: d.task_id }))
+  const nodes = nodesOf(tasks, fallback)
+  const graph = { generation, tasks, deps, fallback, edges, path: criticalPath(nodes, edges), plan: schedule(nodes, edges) }
+  cache.set(projectId, graph)
+  while (cache.size > MAX_GRAPHS) cache.delete(cache.keys().next().value!)
+  return graph
 }
 
 export function remainingOf(t: { status: string, progress: number, estimated_hours: number | null }, fallback: number): number {
@@ -110,10 +149,7 @@ export type ContextGraphQuery = { limit: number, status?: string }
 export function projectContextGraph(projectId: string, q: ContextGraphQuery, scope: Scope) {
   const project = stmt(`SELECT id, name FROM projects WHERE id = ?`).get(projectId) as { id: string, name: string } | undefined
   if (!project || !inScope(scope, projectId)) throw apiError('PROJECT_NOT_FOUND', `Project with ID '${projectId}' does not exist`, { project_id: projectId })
-  const { tasks, deps, fallback, edges } = projectGraphRows(projectId)
-  const nodes = nodesOf(tasks, fallback)
-  const path = criticalPath(nodes, edges)
-  const plan = schedule(nodes, edges)
+  const { tasks, deps, fallback, path, plan } = projectGraph(projectId)
   const onPath = new Set(path.tasks)
   const rank = (t: TaskRow) => (onPath.has(t.id) ? 0 : t.status === 'done' || t.status === 'cancelled' ? 2 : 1)
   const chosen = tasks.filter(t => q.status === undefined || t.status === q.status)
@@ -173,9 +209,8 @@ export function projectContextGraph(projectId: string, q: ContextGraphQuery, sco
 /** GET /api/context/tasks/{id}: one task with everything around it. */
 export function taskContext(taskId: string, scope: Scope) {
   const t = taskOrThrow(taskId, scope)
-  const { tasks, fallback, edges } = projectGraphRows(t.project_id)
+  const { tasks, fallback, edges, path } = projectGraph(t.project_id)
   const byId = new Map(tasks.map(x => [x.id, x]))
-  const path = criticalPath(nodesOf(tasks, fallback), edges)
   const upstream = edges.filter(e => e.to === taskId).map(e => byId.get(e.from)).filter((x): x is TaskRow => !!x)
   const downstream = edges.filter(e => e.from === taskId).map(e => byId.get(e.to)).filter((x): x is TaskRow => !!x)
   const view = (x: TaskRow) => ({ id: x.id, name: x.name, status: x.status, progress: x.progress, assigned_agent_id: x.assigned_agent_id })
@@ -225,12 +260,13 @@ type ImpactTask = { id: string, status: string, progress: number, estimated_hour
  * moves and by how much, the agents holding them, and the critical path before and after.
  * Pure (unit-tested): the route loads the rows.
  */
-export function analyseImpact(tasks: ImpactTask[], edges: Edge[], taskId: string, extra: number, fallback: number) {
+export function analyseImpact(tasks: ImpactTask[], edges: Edge[], taskId: string, extra: number, fallback: number,
+  current?: { plan: Schedule, path: { tasks: string[], hours: number } }) {
   const base = tasks.map(t => ({ id: t.id, stage: '', status: t.status, remaining: remainingOf(t, fallback) }))
   const delayed = base.map(n => (n.id === taskId ? { ...n, remaining: n.remaining + extra } : n))
-  const before = schedule(base, edges)
+  const before = current?.plan ?? schedule(base, edges)
   const after = schedule(delayed, edges)
-  const pathBefore = criticalPath(base, edges)
+  const pathBefore = current?.path ?? criticalPath(base, edges)
   const pathAfter = criticalPath(delayed, edges)
   const byId = new Map(tasks.map(t => [t.id, t]))
   const affected = [...after.finish]
@@ -276,12 +312,12 @@ export function analyseImpact(tasks: ImpactTask[], edges: Edge[], taskId: string
  */
 export function taskImpact(taskId: string, q: ImpactQuery, scope: Scope) {
   const t = taskOrThrow(taskId, scope)
-  const { tasks, fallback, edges } = projectGraphRows(t.project_id)
+  const { tasks, fallback, edges, path, plan } = projectGraph(t.project_id)
   const estimate = t.estimated_hours ?? fallback
   const remaining = remainingOf(t, fallback)
   if (q.mode === 'delay' && q.delay_hours === undefined) throw apiError('VALIDATION_FAILED', 'delay_hours is required for mode=delay', { parameter: 'delay_hours' })
   const extra = q.mode === 'failure' ? estimate - remaining : q.delay_hours!
-  const result = analyseImpact(tasks, edges, taskId, extra, fallback)
+  const result = analyseImpact(tasks, edges, taskId, extra, fallback, { plan, path })
   return {
     task_id: taskId,
     project_id: t.project_id,

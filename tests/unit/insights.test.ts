@@ -330,6 +330,9 @@ describe('context from stored work', () => {
     const t2 = g.nodes.find(n => n.id === 't2')!
     expect(t2.context).toMatchObject({ depends_on: ['t1'], dependents: ['t3'], decision_count: 1 })
     expect(g.edges).toContainEqual({ source: 't2', target: 't1', type: 'depends_on' })
+    // the graph kept in memory follows the log: t4 done moves the critical path to t3
+    store([{ kind: 'task.progress', project_id: 'p', task_id: 't4', agent_id: 'b', progress: 100 }])
+    expect(projectContextGraph('p', { limit: 100 }, null).critical_path).toEqual({ tasks: ['t1', 't2', 't3'], hours: 0.75 })
     const ctx = taskContext('t4', null)
     expect(ctx.blockers).toHaveLength(2)
     expect(ctx.agents.map(a => a.agent_id)).toEqual(['b'])
