@@ -170,35 +170,38 @@ function stalls(filter: string, params: Record<string, unknown>, factor: number,
     projectGap.set(g.project_id, p)
   }
   // Across all projects the (project, status) index is still used, one project at a time, instead of reading every task fact.
-  const open = stmt(`SELECT f.task_id, f.project_id, f.agent_id, f.last_progress_at, t.name, t.progress FROM insight_task_facts f JOIN tasks t ON t.id = f.task_id
-    WHERE f.status = 'in_progress' AND ${filter === '1' ? 'f.project_id IN (SELECT id FROM projects)' : filter.replaceAll('project_id', 'f.project_id')}
-      AND f.last_progress_at IS NOT NULL AND f.last_progress_at < @asOf`).all({ ...params, asOf }) as
-    { task_id: string, project_id: string, agent_id: string | null, last_progress_at: number, name: string, progress: number }[]
-  const out: (Pattern & { idle: number })[] = []
+  const open = stmt(`SELECT task_id, project_id, agent_id, last_progress_at FROM insight_task_facts
+    WHERE status = 'in_progress' AND ${filter === '1' ? 'project_id IN (SELECT id FROM projects)' : filter}
+      AND last_progress_at IS NOT NULL AND last_progress_at < @asOf`).all({ ...params, asOf }) as
+    { task_id: string, project_id: string, agent_id: string | null, last_progress_at: number }[]
+  const stalled: { t: (typeof open)[number], idle: number, usual: number, own: boolean }[] = []
   for (const t of open) {
     const own = t.agent_id ? agentGap.get(`${t.project_id}\u0000${t.agent_id}`) : undefined
     const p = projectGap.get(t.project_id)
     const usual = own ?? (p ? p.sum / p.n : undefined)
-    if (!usual) continue
     const idle = asOf - t.last_progress_at
-    if (idle <= factor * usual) continue
+    if (usual && idle > factor * usual) stalled.push({ t, idle, usual, own: own !== undefined })
+  }
+  // Only the longest-stalled tasks are described (and their rows read).
+  stalled.sort((a, b) => b.idle - a.idle || a.t.task_id.localeCompare(b.t.task_id))
+  const task = stmt(`SELECT name, progress FROM tasks WHERE id = ?`)
+  return stalled.slice(0, limit).map(({ t, idle, usual, own }) => {
+    const row = task.get(t.task_id) as { name: string, progress: number } | undefined
     const times = round(idle / usual, 2)
-    out.push({
+    return {
       id: `stall:${t.task_id}`,
-      type: 'stall',
+      type: 'stall' as const,
       project_id: t.project_id,
-      title: `No progress on "${t.name}" for ${hours(idle)} h`,
+      title: `No progress on "${row?.name ?? t.task_id}" for ${hours(idle)} h`,
       description: `${t.agent_id ?? 'Nobody'} last reported on it ${hours(idle)} h before ${iso(asOf)}, ${times}× the usual ${hours(usual)} h between reports.`,
       confidence: round(Math.min(1, 1 - factor / times + 0.5), 4),
       evidence: {
-        task_id: t.task_id, agent_id: t.agent_id, progress: t.progress, last_progress_at: iso(t.last_progress_at), idle_hours: hours(idle),
-        usual_interval_hours: hours(usual), usual_from: own !== undefined ? 'agent' : 'project', times_usual: times, factor,
+        task_id: t.task_id, agent_id: t.agent_id, progress: row?.progress ?? null, last_progress_at: iso(t.last_progress_at), idle_hours: hours(idle),
+        usual_interval_hours: hours(usual), usual_from: own ? 'agent' : 'project', times_usual: times, factor, stalled_tasks: stalled.length,
       },
       method: `In-progress tasks whose last assignment or progress report is older than ${factor}× the usual interval between reports (the holding agent's mean, else the project's). Confidence min(1, 1.5 − factor ÷ times_usual).`,
-      idle,
-    })
-  }
-  return out.sort((a, b) => b.idle - a.idle).slice(0, limit).map(({ idle: _idle, ...p }) => p)
+    }
+  })
 }
 
 function loops(filter: string, params: Record<string, unknown>, limit: number): Pattern[] {
