@@ -101,6 +101,8 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
     costStatement(sqlite, `DELETE FROM cost_hourly WHERE ${rollupKey}`).run(rollupArgs)
     costStatement(sqlite, `DELETE FROM cost_daily WHERE ${rollupKey}`).run(rollupArgs)
     costStatement(sqlite, `DELETE FROM cost_monthly WHERE ${rollupKey}`).run(rollupArgs)
+    costStatement(sqlite, `DELETE FROM cost_model_hourly WHERE ${rollupKey}`).run(rollupArgs)
+    costStatement(sqlite, `DELETE FROM cost_model_daily WHERE ${rollupKey}`).run(rollupArgs)
     costStatement(sqlite, `DELETE FROM cost_task_daily WHERE ${rollupKey}`).run(rollupArgs)
     costStatement(sqlite, `INSERT INTO cost_hourly (project_id, hour, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${HOUR_MS}) * ${HOUR_MS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
@@ -111,6 +113,12 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
     costStatement(sqlite, `INSERT INTO cost_monthly (project_id, month, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, ${MONTH_OF_TS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} GROUP BY 2, 3`).run(args)
+    costStatement(sqlite, `INSERT INTO cost_model_hourly (project_id, hour, model, provider, ${ROLLUP_INSERT})
+      SELECT project_id, (ts / ${HOUR_MS}) * ${HOUR_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
+      FROM cost_events WHERE ${KEY} GROUP BY 2`).run(args)
+    costStatement(sqlite, `INSERT INTO cost_model_daily (project_id, day, model, provider, ${ROLLUP_INSERT})
+      SELECT project_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
+      FROM cost_events WHERE ${KEY} GROUP BY 2`).run(args)
     costStatement(sqlite, `INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, task_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND task_id IS NOT NULL GROUP BY 2, 3`).run(args)

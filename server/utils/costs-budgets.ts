@@ -56,7 +56,7 @@ function period(b: BudgetRow, at: number): { start: number, end: number } {
 function budgetFilter(sqlite: Sqlite, b: BudgetRow): CostFilter {
   if (b.scope === 'agent') return { scope: null, projectId: b.project_id, agentId: b.scope_id }
   if (b.scope === 'model') {
-    const models = (costStatement(sqlite, 'SELECT DISTINCT model FROM cost_daily WHERE project_id = ?').all(b.project_id) as { model: string }[])
+    const models = (costStatement(sqlite, 'SELECT DISTINCT model FROM cost_model_daily WHERE project_id = ?').all(b.project_id) as { model: string }[])
       .map(r => r.model).filter(m => patternMatches(b.scope_id, m))
     return { scope: null, projectId: b.project_id, models }
   }

@@ -91,11 +91,13 @@ const FIGURE_ADD = `events = events + excluded.events, input_tokens = input_toke
   reported_cost = reported_cost + excluded.reported_cost, unpriced_events = unpriced_events + excluded.unpriced_events`
 
 export class CostProjector {
-  private readonly st: Record<'insert' | 'hourly' | 'daily' | 'monthly' | 'task' | 'taskMonthly', Statement>
+  private readonly st: Record<'insert' | 'hourly' | 'daily' | 'monthly' | 'modelHourly' | 'modelDaily' | 'task' | 'taskMonthly', Statement>
   private book: PriceBook | undefined
   private readonly hourly = new Map<string, Rollup>()
   private readonly daily = new Map<string, Rollup>()
   private readonly monthly = new Map<string, Rollup>()
+  private readonly modelHourly = new Map<string, Rollup>()
+  private readonly modelDaily = new Map<string, Rollup>()
   private readonly task = new Map<string, Rollup>()
   private readonly taskMonthly = new Map<string, Rollup>()
 
@@ -114,6 +116,12 @@ export class CostProjector {
       monthly: p(`INSERT INTO cost_monthly (project_id, month, agent_id, model, provider, ${FIGURE_COLUMNS})
         VALUES (@projectId, @at, @agentId, @model, @provider, ${FIGURE_VALUES})
         ON CONFLICT(project_id, month, agent_id, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
+      modelHourly: p(`INSERT INTO cost_model_hourly (project_id, hour, model, provider, ${FIGURE_COLUMNS})
+        VALUES (@projectId, @at, @model, @provider, ${FIGURE_VALUES})
+        ON CONFLICT(project_id, hour, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
+      modelDaily: p(`INSERT INTO cost_model_daily (project_id, day, model, provider, ${FIGURE_COLUMNS})
+        VALUES (@projectId, @at, @model, @provider, ${FIGURE_VALUES})
+        ON CONFLICT(project_id, day, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
       task: p(`INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${FIGURE_COLUMNS})
         VALUES (@projectId, @taskId, @at, @model, @provider, ${FIGURE_VALUES})
         ON CONFLICT(project_id, task_id, day, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
@@ -153,6 +161,8 @@ export class CostProjector {
     const month = monthStart(e.ts)
     add(this.daily, { projectId: e.project_id, at: day, agentId, model: e.model, provider: prov }, figures)
     add(this.monthly, { projectId: e.project_id, at: month, agentId, model: e.model, provider: prov }, figures)
+    add(this.modelHourly, { projectId: e.project_id, at: hour, model: e.model, provider: prov }, figures)
+    add(this.modelDaily, { projectId: e.project_id, at: day, model: e.model, provider: prov }, figures)
     if (e.task_id) {
       add(this.task, { projectId: e.project_id, taskId: e.task_id, at: day, model: e.model, provider: prov }, figures)
       add(this.taskMonthly, { projectId: e.project_id, taskId: e.task_id, at: month }, figures)
@@ -161,7 +171,10 @@ export class CostProjector {
   }
 
   flush() {
-    const pairs = [[this.hourly, this.st.hourly], [this.daily, this.st.daily], [this.monthly, this.st.monthly], [this.task, this.st.task], [this.taskMonthly, this.st.taskMonthly]] as const
+    const pairs = [
+      [this.hourly, this.st.hourly], [this.daily, this.st.daily], [this.monthly, this.st.monthly], [this.modelHourly, this.st.modelHourly],
+      [this.modelDaily, this.st.modelDaily], [this.task, this.st.task], [this.taskMonthly, this.st.taskMonthly],
+    ] as const
     for (const [map, st] of pairs) {
       for (const r of map.values()) st.run({ ...r.key, events: r.events, input: r.input, output: r.output, cacheRead: r.cacheRead, cacheWrite: r.cacheWrite, cost: r.cost, reported: r.reported, unpriced: r.unpriced })
     }
@@ -173,6 +186,8 @@ export class CostProjector {
     this.hourly.clear()
     this.daily.clear()
     this.monthly.clear()
+    this.modelHourly.clear()
+    this.modelDaily.clear()
     this.task.clear()
     this.taskMonthly.clear()
     this.book = undefined

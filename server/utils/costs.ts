@@ -144,6 +144,8 @@ function filterSql(f: CostFilter, params: Params, options: { agentColumn?: boole
 }
 
 type Table = 'cost_hourly' | 'cost_daily' | 'cost_monthly'
+/** The hourly and daily rollups without the agent: for answers that neither filter nor group by agent. */
+const WITHOUT_AGENT: Record<Table, string> = { cost_hourly: 'cost_model_hourly', cost_daily: 'cost_model_daily', cost_monthly: 'cost_monthly' }
 export type Segment = { table: Table, from: number, to: number, sign: 1 | -1 }
 
 const floorDay = (t: number) => Math.floor(t / DAY_MS) * DAY_MS
@@ -225,11 +227,14 @@ export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: 
   const params: Params = {}
   const where = filterSql(f, params)
   const and = where.length ? ` AND ${where.join(' AND ')}` : ''
+  const agentless = f.agentId === undefined && !groupBy.includes('agent_id')
   const parts = costSegments(from, to).map((seg, i) => {
     params[`f${i}`] = seg.from
     params[`t${i}`] = seg.to
     const column = COLUMN[seg.table]
-    return `SELECT ${ROLLUP_COLUMNS}, ${seg.sign} AS s FROM ${seg.table} WHERE ${column} >= @f${i} AND ${column} < @t${i}${and}`
+    const table = agentless ? WITHOUT_AGENT[seg.table] : seg.table
+    const columns = table === seg.table ? ROLLUP_COLUMNS : ROLLUP_COLUMNS.replace('agent_id', `'' AS agent_id`)
+    return `SELECT ${columns}, ${seg.sign} AS s FROM ${table} WHERE ${column} >= @f${i} AND ${column} < @t${i}${and}`
   })
   if (!parts.length) return []
   const group = groupBy.join(', ')
@@ -319,9 +324,10 @@ export function costBurnRate(sqlite: Sqlite, f: CostFilter, asOf: number, window
   const where = filterSql(f, params)
   const and = where.length ? ` AND ${where.join(' AND ')}` : ''
   const end = Math.floor(asOf / HOUR_MS) * HOUR_MS + HOUR_MS
-  const first = (costStatement(sqlite, `SELECT min(hour) AS first FROM cost_hourly WHERE hour < @end${and}`).get({ ...params, end }) as { first: number | null }).first
+  const hourly = f.agentId === undefined ? 'cost_model_hourly' : 'cost_hourly'
+  const first = (costStatement(sqlite, `SELECT min(hour) AS first FROM ${hourly} WHERE hour < @end${and}`).get({ ...params, end }) as { first: number | null }).first
   const start = Math.max(end - windowHours * HOUR_MS, first ?? end - windowHours * HOUR_MS)
-  const { cost } = costStatement(sqlite, `SELECT coalesce(sum(cost), 0) AS cost FROM cost_hourly WHERE hour >= @start AND hour < @end${and}`)
+  const { cost } = costStatement(sqlite, `SELECT coalesce(sum(cost), 0) AS cost FROM ${hourly} WHERE hour >= @start AND hour < @end${and}`)
     .get({ ...params, start, end }) as { cost: number }
   const hours = Math.max(1, (end - start) / HOUR_MS)
   const perHour = cost / hours
@@ -363,7 +369,8 @@ function dailyOf(sqlite: Sqlite, f: CostFilter, w: CostWindow) {
   const { from, to } = readRange(w)
   const params: Params = { d0: Math.floor(from / DAY_MS) * DAY_MS, d1: to }
   const where = filterSql(f, params)
-  const rows = costStatement(sqlite, `SELECT day, ${FIGURES} FROM cost_daily WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
+  const table = f.agentId === undefined ? 'cost_model_daily' : 'cost_daily'
+  const rows = costStatement(sqlite, `SELECT day, ${FIGURES} FROM ${table} WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
     GROUP BY day ORDER BY day`).all(params) as (FigureRow & { day: number })[]
   return rows.map(r => ({ start: iso(r.day)!, ...figuresOf(r) }))
 }
@@ -517,7 +524,9 @@ export function costTimeseries(q: z.output<typeof costTimeseriesQuery>, scope: S
   const to = nextBucket(q.bucket, starts.at(-1)!)
   const params: Params = { from, to }
   const where = filterSql({ scope, projectId: q.project_id, agentId: q.agent_id, model: q.model }, params)
-  const table = q.bucket === 'hour' ? 'cost_hourly' : 'cost_daily'
+  // Without an agent filter or agent series, the rollups without the agent hold the same sums in fewer rows.
+  const agentless = q.agent_id === undefined && q.group_by !== 'agent'
+  const table = q.bucket === 'hour' ? (agentless ? 'cost_model_hourly' : 'cost_hourly') : (agentless ? 'cost_model_daily' : 'cost_daily')
   const column = q.bucket === 'hour' ? 'hour' : 'day'
   const bucketExpr = q.bucket === 'week'
     ? `day - ((day / ${DAY_MS} + 3) % 7) * ${DAY_MS}`

@@ -7,11 +7,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Principal } from '../../server/utils/auth'
 import { createPrice, deletePrice, resolvePrice, syncBuiltinPrices, updatePrice } from '../../server/utils/costs-admin'
 import { checkBudgetsAfter, createBudget, getBudget, updateBudget } from '../../server/utils/costs-budgets'
-import { costAgent, costPeriodBounds, costProject, costSegments, costSummary, costTimeseries, listCostEvents } from '../../server/utils/costs'
+import { costAgent, costPeriodBounds, costProject, costProjects, costSegments, costSummary, costTimeseries, listCostEvents } from '../../server/utils/costs'
 import { BUILTIN_PRICES, modelNames, patternMatches, specificity } from '../../server/utils/costs-prices'
 import { closeDatabase, openDatabase, setDatabase, useDatabase } from '../../server/utils/db'
 import { ingest } from '../../server/utils/ingest'
-import { budgetBody, costSummaryQuery, costTimeseriesQuery } from '../../shared/costs'
+import { budgetBody, costListQuery, costSummaryQuery, costTimeseriesQuery } from '../../shared/costs'
 
 const H = 3_600_000
 /** Monday 2 March 2026, 00:00 UTC. */
@@ -89,7 +89,9 @@ describe('the model price table', () => {
     expect(month()).toBeCloseTo(3, 9)
     expect(costOf('u-1').price_id).toBe(created.price.id)
     expect(costOf('u-4').cost).toBeCloseTo(3, 9) // the other project keeps the shipped price
-    expect(rows('SELECT sum(cost) AS c FROM cost_hourly WHERE project_id = ?', 'p')).toEqual([{ c: 3 }])
+    for (const table of ['cost_hourly', 'cost_daily', 'cost_monthly', 'cost_model_hourly', 'cost_model_daily', 'cost_task_daily', 'cost_task_monthly']) {
+      expect(rows(`SELECT sum(cost) AS c FROM ${table} WHERE project_id = ?`, 'p'), table).toEqual([{ c: table.startsWith('cost_task') ? null : 3 }])
+    }
 
     updatePrice(member, created.price.id, { input_per_mtok: 2 }, ['p'])
     expect(month()).toBeCloseTo(6, 9)
@@ -192,6 +194,9 @@ describe('windows, burn rate and projection', () => {
       const s = summary({ since: String(a), until: String(b), as_of: String(Date.UTC(2027, 0, 1)) })
       expect(s.totals.cost, `${new Date(a).toISOString()} – ${new Date(b).toISOString()}`).toBeCloseTo(direct(hourA, hourB), 6)
       expect(s.by_project.reduce((sum, p) => sum + p.cost, 0)).toBeCloseTo(s.totals.cost, 6)
+      // The same window read from the rollups without the agent.
+      const projects = costProjects(costListQuery.parse({ since: String(a), until: String(b), as_of: String(Date.UTC(2027, 0, 1)) }), null)
+      expect(projects.projects.reduce((sum, p) => sum + p.cost, 0)).toBeCloseTo(direct(hourA, hourB), 6)
     }
   })
 
