@@ -33,7 +33,10 @@ describe('projects in Chromium', () => {
     await row.waitFor()
     await expect(row.getByRole('progressbar').getAttribute('aria-valuenow')).resolves.toBe('79')
     await expect(row.textContent()).resolves.toContain('19 / 24 done')
-    await expect(row.getByTestId('risk').textContent()).resolves.toBe('high risk')
+    // Risk moves as the health monitor marks silent agents: the page shows what the API says now.
+    const { body } = await api(server.url, '/api/projects')
+    const risk = body.projects.find((p: { id: string }) => p.id === MARCUS_PROJECT).health.risk_level
+    await expect.poll(() => row.getByTestId('risk').textContent()).toBe(`${risk} risk`)
     await expect(row.textContent()).resolves.toContain('Backend Developer')
     await page.getByTestId('project-row').filter({ hasText: 'Shop' }).waitFor()
     await screenshot(page, 'projects')
