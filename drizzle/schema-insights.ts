@@ -74,7 +74,32 @@ export const insightAgentLabels = sqliteTable('insight_agent_labels', {
   /** Gaps between consecutive assignment/progress reports, in ms. */
   gapN: integer('gap_n').notNull().default(0),
   gapSum: real('gap_sum').notNull().default(0),
-}, t => [primaryKey({ columns: [t.projectId, t.agentId, t.label] }), index('insight_agent_labels_label_idx').on(t.projectId, t.label)])
+}, t => [
+  primaryKey({ columns: [t.projectId, t.agentId, t.label] }),
+  index('insight_agent_labels_label_idx').on(t.projectId, t.label),
+  index('insight_agent_labels_agent_idx').on(t.label, t.agentId),
+])
+
+/**
+ * The same counters summed over every project, per agent and label key: what an admin's
+ * cross-project view reads, so it costs agents × labels rows rather than projects × agents × labels.
+ */
+export const insightAgentLabelTotals = sqliteTable('insight_agent_label_totals', {
+  agentId: text('agent_id').notNull(),
+  label: text('label').notNull(),
+  tasks: integer('tasks').notNull().default(0),
+  succeeded: integer('succeeded').notNull().default(0),
+  failed: integer('failed').notNull().default(0),
+  blocked: integer('blocked').notNull().default(0),
+  handedOff: integer('handed_off').notNull().default(0),
+  open: integer('open').notNull().default(0),
+  estN: integer('est_n').notNull().default(0),
+  estSum: real('est_sum').notNull().default(0),
+  actSum: real('act_sum').notNull().default(0),
+  apeSum: real('ape_sum').notNull().default(0),
+  gapN: integer('gap_n').notNull().default(0),
+  gapSum: real('gap_sum').notNull().default(0),
+}, t => [primaryKey({ columns: [t.agentId, t.label] }), index('insight_agent_label_totals_label_idx').on(t.label)])
 
 /** Per project, agent and ISO week (Monday 00:00 UTC, epoch ms): the learning curve. */
 export const insightAgentWeeks = sqliteTable('insight_agent_weeks', {

@@ -248,6 +248,9 @@ function useFollower(): Follower {
     agentLabel: p(`INSERT INTO insight_agent_labels (project_id, agent_id, label, ${counterCols.join(', ')})
       VALUES (@projectId, @agentId, @label, ${counterCols.map(c => `@${c}`).join(', ')})
       ON CONFLICT(project_id, agent_id, label) DO UPDATE SET ${counterCols.map(c => `${c} = ${c} + excluded.${c}`).join(', ')}`),
+    agentTotal: p(`INSERT INTO insight_agent_label_totals (agent_id, label, ${counterCols.join(', ')})
+      VALUES (@agentId, @label, ${counterCols.map(c => `@${c}`).join(', ')})
+      ON CONFLICT(agent_id, label) DO UPDATE SET ${counterCols.map(c => `${c} = ${c} + excluded.${c}`).join(', ')}`),
     agentWeek: p(`INSERT INTO insight_agent_weeks (project_id, agent_id, week, ${weekCols.join(', ')})
       VALUES (@projectId, @agentId, @week, ${weekCols.map(c => `@${c}`).join(', ')})
       ON CONFLICT(project_id, agent_id, week) DO UPDATE SET ${weekCols.map(c => `${c} = ${c} + excluded.${c}`).join(', ')}`),
@@ -376,7 +379,10 @@ function addContribution(f: Follower, projectId: string, c: TaskContribution, si
   const { st } = f
   for (const { agent, c: counters } of c.agents) {
     const values = Object.fromEntries(Object.entries(counters).map(([k, v]) => [k, v * sign]))
-    for (const label of ['', ...c.labels]) st.agentLabel!.run({ projectId, agentId: agent, label, ...values })
+    for (const label of ['', ...c.labels]) {
+      st.agentLabel!.run({ projectId, agentId: agent, label, ...values })
+      st.agentTotal!.run({ agentId: agent, label, ...values })
+    }
   }
   for (const w of c.weeks) {
     const values = Object.fromEntries(Object.entries(w.c).map(([k, v]) => [k, v * sign]))
