@@ -38,6 +38,15 @@ export function projectFilter(column: string, projectId: string | undefined, sco
   return `${column} IN (SELECT value FROM json_each(@scope))`
 }
 
+/**
+ * Where per-agent, per-label counters are read: the all-project totals when the filter is
+ * `1` (every project), so an admin's view reads agents × labels rows; otherwise the per-project
+ * table, filtered by its leading project_id.
+ */
+export function labelTable(filter: string): string {
+  return filter === '1' ? 'insight_agent_label_totals' : 'insight_agent_labels'
+}
+
 /** Brings the rollups up to date with the log (bounded), and says how far behind they still are. */
 export function freshness(): { events_behind: number } {
   return catchUpInsights()

@@ -10,7 +10,7 @@ import { apiError } from './errors'
 import { iso } from './ids'
 import { parseJson, round } from './values'
 import {
-  ESTIMATION_METHOD, estimation, freshness, hours, projectFilter, rate, referenceTime, sampleConfidence, slope, stmt,
+  ESTIMATION_METHOD, estimation, freshness, hours, labelTable, projectFilter, rate, referenceTime, sampleConfidence, slope, stmt,
 } from '../insights/common'
 
 type Sums = {
@@ -123,7 +123,7 @@ export function agentProfile(agentId: string, q: MemoryQuery, scope: Scope) {
   const fresh = freshness()
   const { total, projects, params, filter } = agentSums(agentId, q.project_id, scope)
   const meta = requireAgent(agentId, projects, scope)
-  const labels = stmt(`SELECT label, ${SUMS} FROM insight_agent_labels WHERE agent_id = @agent AND label <> '' AND ${filter}
+  const labels = stmt(`SELECT label, ${SUMS} FROM ${labelTable(filter)} WHERE agent_id = @agent AND label <> '' AND ${filter}
     GROUP BY label HAVING sum(tasks) > 0 ORDER BY sum(tasks) DESC, label`).all(params) as (Sums & { label: string })[]
   const skills = labels.map(l => ({
     label: l.label, ...counts(l),

@@ -13,7 +13,7 @@ import { apiError } from './errors'
 import { iso } from './ids'
 import { parseJson, round } from './values'
 import {
-  freshness, hours, projectFilter, rate, referenceTime, sampleConfidence, smoothed, stmt, wilson, Z80,
+  freshness, hours, labelTable, projectFilter, rate, referenceTime, sampleConfidence, smoothed, stmt, wilson, Z80,
 } from '../insights/common'
 import { HOUR, LOOP_MIN_REPEATS, LOOP_SIMILARITY } from '../insights/rollups'
 
@@ -70,7 +70,7 @@ function recurringBlockers(filter: string, params: Record<string, unknown>, min:
 function labelRows(filter: string, params: Record<string, unknown>): LabelRow[] {
   return stmt(`SELECT label, agent_id, sum(tasks) AS tasks, sum(succeeded) AS succeeded, sum(failed) AS failed, sum(blocked) AS blocked,
       sum(est_n) AS est_n, sum(est_sum) AS est_sum, sum(act_sum) AS act_sum
-    FROM insight_agent_labels WHERE label <> '' AND ${filter} GROUP BY label, agent_id HAVING sum(tasks) > 0`).all(params) as LabelRow[]
+    FROM ${labelTable(filter)} WHERE label <> '' AND ${filter} GROUP BY label, agent_id HAVING sum(tasks) > 0`).all(params) as LabelRow[]
 }
 
 /** Per label key: how long its tasks take against their estimates. */
@@ -357,7 +357,7 @@ export function predictTask(taskId: string, scope: Scope) {
   const filter = projectFilter('project_id', undefined, scope, params)
   const sums = (agent: boolean) => stmt(`SELECT coalesce(sum(tasks), 0) AS tasks, coalesce(sum(succeeded), 0) AS succeeded, coalesce(sum(failed), 0) AS failed,
       coalesce(sum(blocked), 0) AS blocked, coalesce(sum(est_n), 0) AS est_n, coalesce(sum(est_sum), 0) AS est_sum, coalesce(sum(act_sum), 0) AS act_sum
-    FROM insight_agent_labels WHERE label IN (SELECT value FROM json_each(@labels)) AND ${filter} ${agent ? 'AND agent_id = @agent' : ''}`).get(params) as Similar
+    FROM ${labelTable(filter)} WHERE label IN (SELECT value FROM json_each(@labels)) AND ${filter} ${agent ? 'AND agent_id = @agent' : ''}`).get(params) as Similar
   // The task's own counts are in the rollups; a prediction must not learn from itself.
   const minus = (s: Similar, agent: string | null) => {
     const out = { ...s }
