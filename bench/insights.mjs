@@ -58,22 +58,22 @@ function taskEvents(i) {
   // Tasks of a project start one after another over ~60 days; the newest 5% are still open.
   const start = START + Math.floor((k / perProject) * 60 * 24 * H) + r.int(0, 6 * H)
   const agent = agentOf(p, r.int(0, agentsPerProject - 1))
-  const actual = estimate * H * (0.4 + r.next() * 1.4)
+  const actual = Math.round(estimate * H * (0.4 + r.next() * 1.4))
   const open = k >= perProject * 0.95
   const events = [
     { kind: 'task.upserted', project_id: projectId, task_id: id, name: `Task ${i}`, estimated_hours: estimate, labels, ...(deps.length ? { depends_on: [...new Set(deps)] } : {}), ts: start - H },
     { kind: 'task.assigned', project_id: projectId, task_id: id, agent_id: agent, ts: start },
-    { kind: 'task.progress', project_id: projectId, task_id: id, agent_id: agent, progress: 50, ts: start + actual / 2 },
+    { kind: 'task.progress', project_id: projectId, task_id: id, agent_id: agent, progress: 50, ts: start + Math.round(actual / 2) },
   ]
   let end = start + actual
   let owner = agent
   if (r.chance(0.06)) {
     const text = r.pick(BLOCKERS).replace('{n}', String(r.int(1, 40)))
-    events.push({ kind: 'blocker.reported', project_id: projectId, task_id: id, agent_id: agent, severity: r.pick(['low', 'medium', 'high']), description: text, ts: start + actual / 2 + 1000 })
+    events.push({ kind: 'blocker.reported', project_id: projectId, task_id: id, agent_id: agent, severity: r.pick(['low', 'medium', 'high']), description: text, ts: start + Math.round(actual / 2) + 1000 })
     if (!r.chance(0.33)) return { events: withMessages(events, r, projectId, agent, start), open: true }
     owner = agentOf(p, r.int(0, agentsPerProject - 1))
     events.push({ kind: 'task.assigned', project_id: projectId, task_id: id, agent_id: owner, ts: start + actual })
-    end = start + actual * 1.5
+    end = start + Math.round(actual * 1.5)
   }
   if (!open) {
     const failed = r.chance(0.03)
