@@ -22,6 +22,7 @@
  * Targets: heartbeat p99 ≤ 20 ms, status change → client p99 ≤ 100 ms, nothing lost.
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import {
@@ -194,7 +195,18 @@ async function drive({ baseUrl, headersFor }) {
 }
 
 /** Connects the clients, drives the heartbeats, and measures both sides. */
-async function run(name, { baseUrl, wsUrl, headersFor, rss }) {
+/** utime + stime of a process, in seconds (Linux /proc), or null. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  }
+  catch {
+    return null
+  }
+}
+
+async function run(name, { baseUrl, wsUrl, headersFor, rss, pid }) {
   const clients = startWorkers(wsUrl)
   const connectStarted = performance.now()
   const connected = await clients.connect()
@@ -204,7 +216,11 @@ async function run(name, { baseUrl, wsUrl, headersFor, rss }) {
   await sleep(500)
   const rssConnected = rss?.()
   log(`${name}: ${AGENTS} agents every ${INTERVAL_MS} ms for ${WARMUP_S} s warm-up + ${DURATION_S} s`)
+  const cpuBefore = cpuSeconds(pid)
+  const driveStarted = performance.now()
   const d = await drive({ baseUrl, headersFor })
+  const cpuAfter = cpuSeconds(pid)
+  const driveS = (performance.now() - driveStarted) / 1000
   await sleep(2000)
   const rssAfter = rss?.()
   const results = (await clients.results()).flatMap(r => r.clients)
@@ -247,6 +263,9 @@ async function run(name, { baseUrl, wsUrl, headersFor, rss }) {
     clients_told_to_resync: results.filter(c => c.resync).length,
     first_client_error: results.find(c => c.firstError)?.firstError ?? null,
     status_to_client_ms: percentiles(latencies),
+    /** The server's CPU (user + system) over warm-up and measurement, per heartbeat sent and as a share of one core: other work on the machine moves these far less than latencies. */
+    server_cpu_ms_per_heartbeat: cpuBefore === null || cpuAfter === null ? null : round(((cpuAfter - cpuBefore) * 1000) / d.sent, 3),
+    server_cpu_share_of_a_core: cpuBefore === null || cpuAfter === null ? null : round((cpuAfter - cpuBefore) / driveS, 3),
     ...(rssConnected ? { server_rss_with_clients_mb: rssConnected.rss_mb, server_rss_after_mb: rssAfter.rss_mb, server_peak_rss_mb: rssAfter.peak_rss_mb } : {}),
   }
 }
@@ -287,7 +306,7 @@ async function bareServer() {
   `
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   await new Promise(r => child.once('message', r))
-  return { url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/`, stop: () => child.kill('SIGTERM') }
+  return { url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/`, pid: child.pid, stop: () => child.kill('SIGTERM') }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -295,7 +314,7 @@ async function bareServer() {
 
 const bare = await bareServer()
 log(`agents: bare node:http + ws baseline`)
-const baseline = await run('bare', { baseUrl: bare.url, wsUrl: bare.wsUrl, headersFor: () => ({}) })
+const baseline = await run('bare', { baseUrl: bare.url, wsUrl: bare.wsUrl, headersFor: () => ({}), pid: bare.pid })
 bare.stop()
 log(`bare: heartbeat p99 ${baseline.heartbeat_ms.p99} ms, status → client p99 ${baseline.status_to_client_ms.p99} ms`)
 
@@ -318,6 +337,7 @@ const seneca = await run('seneca', {
   wsUrl: `${server.url.replace('http', 'ws')}/api/ws?token=${encodeURIComponent(token)}`,
   headersFor: i => agentHeaders[i],
   rss: () => server.rss(),
+  pid: server.pid,
 })
 await server.stop()
 const profile = PROFILE ? summariseCpuProfiles(profileDir) : null
