@@ -24,7 +24,7 @@ import http from 'node:http'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import {
-  authHeaders, envInt, ingestBody, jwtSecret, load, log, machine, messageFactory, postAll, repoRoot, report, round, serverEntry, sleep, startServer,
+  authHeaders, envInt, ingestBody, jwtSecret, log, machine, messageFactory, postAll, repoRoot, report, round, serverEntry, sleep, startServer,
 } from './lib.mjs'
 
 const require = createRequire(import.meta.url)
@@ -34,7 +34,12 @@ const { Redis } = require('ioredis')
 const MESSAGES = envInt('BENCH_CLUSTER_MESSAGES', 20_000)
 const BATCH = 500
 const CONNECTIONS = envInt('BENCH_CLUSTER_CONNECTIONS', 50)
-const READ_S = envInt('BENCH_CLUSTER_READ_S', 10)
+const READ_S = envInt('BENCH_CLUSTER_READ_S', 8)
+const READ_ROUNDS = Math.max(1, envInt('BENCH_CLUSTER_READ_ROUNDS', 3))
+/** Unmeasured reads on each server before the rounds. */
+const WARMUP_S = envInt('BENCH_CLUSTER_WARMUP_S', 5)
+/** Threads of the read load generator. */
+const CLIENT_WORKERS = Math.max(1, envInt('BENCH_CLUSTER_CLIENT_WORKERS', 2))
 const WS_CLIENTS = envInt('BENCH_CLUSTER_WS_CLIENTS', 200)
 const FANOUT_EVENTS = envInt('BENCH_CLUSTER_FANOUT_EVENTS', 2000)
 const WORKERS = envInt('BENCH_CLUSTER_WORKERS', 2)
@@ -152,60 +157,124 @@ async function fanout(server, headers) {
   }
 }
 
-async function measure(name, entry, env, workers) {
+/**
+ * What a dashboard reads: a project's conversations, a thread's messages, a project's agents.
+ * (Not search: a search first indexes what is pending, a write, which would measure the
+ * indexer catching up after the load rather than reads.)
+ */
+const READ_PATHS = (() => {
+  const paths = []
+  for (let i = 0; i < 60; i++) {
+    const c = (i * 37) % CONVERSATIONS
+    if (i % 3 === 0) paths.push(`/api/conversations?project_id=proj-${c % PROJECTS}&limit=50`)
+    else if (i % 3 === 1) paths.push(`/api/conversations/conv-${c}/messages?limit=50`)
+    else paths.push(`/api/agents?project_id=proj-${c % PROJECTS}`)
+  }
+  return paths
+})()
+
+const autocannon = require('autocannon')
+
+/**
+ * Reads with autocannon in CLIENT_WORKERS threads, so that the load generator — on the same
+ * cores — is not what limits the cluster. Each connection cycles through `READ_PATHS`.
+ */
+function readLoad(url, headers, durationS) {
+  return new Promise((ok, fail) => {
+    const inst = autocannon({
+      url,
+      connections: CONNECTIONS,
+      duration: durationS,
+      workers: CLIENT_WORKERS > 1 ? CLIENT_WORKERS : undefined,
+      headers,
+      requests: READ_PATHS.map(path => ({ method: 'GET', path })),
+      timeout: 30,
+    }, (error, result) => {
+      if (error) return fail(error)
+      ok({
+        requests: result.requests.total,
+        duration_s: result.duration,
+        requests_per_s: round(result.requests.total / result.duration, 0),
+        latency_ms: { p50: result.latency.p50, p99: result.latency.p99 },
+        non_2xx: result.non2xx,
+        errors: result.errors,
+      })
+    })
+    inst.on('error', fail)
+  })
+}
+
+async function start(name, entry, env, workers) {
   process.env.SENECA_SERVER_ENTRY = entry
   log(`${name}: starting ${entry}`)
   const server = await startServer({ env })
-  try {
-    await waitForWorkers(server.url, workers)
-    const headers = await authHeaders()
+  await waitForWorkers(server.url, workers)
+  return server
+}
 
-    log(`${name}: ingest ${MESSAGES} events`)
-    const at = messageFactory({ conversations: CONVERSATIONS, projects: PROJECTS })
-    const batches = Math.ceil(MESSAGES / BATCH)
-    const bodies = Array.from({ length: batches }, (_, b) => ingestBody(at, b * BATCH, Math.min(MESSAGES, (b + 1) * BATCH)))
-    const ingest = await postAll(`${server.url}/api/ingest`, batches, b => bodies[b], { concurrency: 4, headers })
-    if (ingest.firstError) throw new Error(`${name}: ingest failed: ${ingest.firstError}`)
+async function ingestInto(name, server, headers) {
+  log(`${name}: ingest ${MESSAGES} events`)
+  const at = messageFactory({ conversations: CONVERSATIONS, projects: PROJECTS })
+  const batches = Math.ceil(MESSAGES / BATCH)
+  const bodies = Array.from({ length: batches }, (_, b) => ingestBody(at, b * BATCH, Math.min(MESSAGES, (b + 1) * BATCH)))
+  const ingest = await postAll(`${server.url}/api/ingest`, batches, b => bodies[b], { concurrency: 4, headers })
+  if (ingest.firstError) throw new Error(`${name}: ingest failed: ${ingest.firstError}`)
+  return { events: ingest.stored, events_per_s: round(ingest.stored / (ingest.ms / 1000), 0) }
+}
 
-    log(`${name}: reads, ${CONNECTIONS} connections for ${READ_S} s`)
-    const paths = []
-    for (let i = 0; i < 60; i++) {
-      const c = (i * 37) % CONVERSATIONS
-      if (i % 3 === 0) paths.push(`/api/conversations?project_id=proj-${c % PROJECTS}&limit=50`)
-      else if (i % 3 === 1) paths.push(`/api/conversations/conv-${c}/messages?limit=50`)
-      else paths.push(`/api/agents?project_id=proj-${c % PROJECTS}`)
-    }
-    const reads = await load({ url: server.url, paths, connections: CONNECTIONS, durationS: READ_S, warmupS: 2, headers, title: 'conversations, messages, agents' })
-    if (reads.non_2xx || reads.errors) log(`${name}: reads had ${reads.non_2xx} non-2xx and ${reads.errors} errors`)
-
-    log(`${name}: fan-out to ${WS_CLIENTS} clients`)
-    const fan = await fanout(server, headers)
-
-    const stopStarted = performance.now()
-    await server.stop(15_000)
-    const stopMs = performance.now() - stopStarted
-    return {
-      workers,
-      ingest: { events: ingest.stored, events_per_s: round(ingest.stored / (ingest.ms / 1000), 0) },
-      reads: { requests_per_s: reads.requests_per_s, latency_ms: reads.latency_ms, non_2xx: reads.non_2xx, errors: reads.errors },
-      fanout: fan,
-      shutdown_ms: round(stopMs, 0),
-    }
-  }
-  finally {
-    await server.stop(15_000).catch(() => {})
+/** Sums the rounds of one server: requests over seconds, the worst p99, every error. */
+function readTotals(rounds) {
+  const requests = rounds.reduce((n, r) => n + r.requests, 0)
+  const seconds = rounds.reduce((n, r) => n + r.duration_s, 0)
+  return {
+    requests_per_s: round(requests / seconds, 0),
+    rounds_requests_per_s: rounds.map(r => r.requests_per_s),
+    p99_ms: Math.max(...rounds.map(r => r.latency_ms.p99 ?? 0)),
+    p50_ms: rounds.map(r => r.latency_ms.p50),
+    non_2xx: rounds.reduce((n, r) => n + r.non_2xx, 0),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
   }
 }
 
+async function stopTimed(server) {
+  const started = performance.now()
+  await server.stop(15_000)
+  return round(performance.now() - started, 0)
+}
 async function main() {
   if (!existsSync(CLUSTER_ENTRY)) throw new Error(`node-cluster build ${CLUSTER_ENTRY} not found: NITRO_PRESET=node-cluster SENECA_OUTPUT_DIR=.output-cluster SENECA_BUILD_DIR=.nuxt-cluster npx nuxt build, or set BENCH_CLUSTER_ENTRY`)
   await redisReachable()
-  const single = serverEntry()
+  const singleEntry = serverEntry()
   const prefix = `seneca-bench:cluster:${process.pid}-${randomBytes(4).toString('hex')}`
   const common = { SENECA_JWT_SECRET: jwtSecret, SENECA_WS_MAX_CONNECTIONS: String(WS_CLIENTS + 100) }
+  const servers = []
   try {
-    const server = await measure('node-server', single, { ...common }, 1)
-    const cluster = await measure('node-cluster', CLUSTER_ENTRY, { ...common, REDIS_URL, SENECA_REDIS_PREFIX: prefix, NITRO_CLUSTER_WORKERS: String(WORKERS) }, WORKERS)
+    const headers = await authHeaders()
+    // Both run side by side (an idle one costs nothing) so their reads can alternate: a change in
+    // the machine's other load then hits both alike.
+    const single = await start('node-server', singleEntry, { ...common }, 1)
+    servers.push(single)
+    const multi = await start('node-cluster', CLUSTER_ENTRY, { ...common, REDIS_URL, SENECA_REDIS_PREFIX: prefix, NITRO_CLUSTER_WORKERS: String(WORKERS) }, WORKERS)
+    servers.push(multi)
+    const ingestSingle = await ingestInto('node-server', single, headers)
+    const ingestMulti = await ingestInto('node-cluster', multi, headers)
+    // Background work after the load (full-text indexing, insights, the other worker's catch-up)
+    // settles, and every worker's JIT warms up (each cluster worker sees half the requests).
+    await sleep(3000)
+    for (const target of [single, multi]) await readLoad(target.url, headers, WARMUP_S)
+    const rounds = { single: [], multi: [] }
+    for (let r = 0; r < READ_ROUNDS; r++) {
+      for (const [name, key, target] of [['node-server', 'single', single], ['node-cluster', 'multi', multi]]) {
+        log(`${name}: reads round ${r + 1}/${READ_ROUNDS}, ${CONNECTIONS} connections for ${READ_S} s`)
+        rounds[key].push(await readLoad(target.url, headers, READ_S))
+      }
+    }
+    log(`node-server: fan-out to ${WS_CLIENTS} clients`)
+    const fanSingle = await fanout(single, headers)
+    log(`node-cluster: fan-out to ${WS_CLIENTS} clients`)
+    const fanMulti = await fanout(multi, headers)
+    const server = { workers: 1, ingest: ingestSingle, reads: readTotals(rounds.single), fanout: fanSingle, shutdown_ms: await stopTimed(single) }
+    const cluster = { workers: WORKERS, ingest: ingestMulti, reads: readTotals(rounds.multi), fanout: fanMulti, shutdown_ms: await stopTimed(multi) }
     const ratio = (a, b) => (b ? round(a / b, 2) : null)
     const ratios = {
       reads: ratio(cluster.reads.requests_per_s, server.reads.requests_per_s),
@@ -218,8 +287,8 @@ async function main() {
     }
     report({
       benchmark: 'cluster',
-      machine: { ...machine(), server_entry: single, cluster_entry: CLUSTER_ENTRY },
-      settings: { messages: MESSAGES, batch: BATCH, read_connections: CONNECTIONS, read_s: READ_S, ws_clients: WS_CLIENTS, fanout_events: FANOUT_EVENTS, workers: WORKERS },
+      machine: { ...machine(), server_entry: singleEntry, cluster_entry: CLUSTER_ENTRY },
+      settings: { messages: MESSAGES, batch: BATCH, read_connections: CONNECTIONS, read_s: READ_S, read_rounds: READ_ROUNDS, ws_clients: WS_CLIENTS, fanout_events: FANOUT_EVENTS, workers: WORKERS },
       baseline: { node_server: server },
       figures: { node_cluster: cluster, ratios },
       targets: { reads_ratio: TARGET_READS_RATIO },
@@ -228,6 +297,7 @@ async function main() {
     })
   }
   finally {
+    for (const server of servers) await server.stop(15_000).catch(() => {})
     await deleteKeys(prefix).catch(() => {})
   }
 }
