@@ -10,18 +10,22 @@ export type Burndown = { points: BurndownPoint[], start: number, end: number, to
 /** Done tasks without a completion time (cancelled, or done before their history was kept) leave at their last known moment: never. */
 const DONE = new Set(['done', 'completed'])
 
+/** Activity this recent means the project is being worked on: the chart runs on to now. */
+const LIVE_MS = 86_400_000
+
 /**
- * `buckets` evenly spaced points from the first task's creation to `end` (default: the latest
- * creation or completion — an imported session ends where its log ends, not today).
+ * `buckets` evenly spaced points from the first task's creation to the latest creation or
+ * completion — an imported session ends where its log ends, not today — or to `now` when
+ * that activity is less than a day old.
  */
-export function buildBurndown(tasks: BurndownTask[], buckets = 40, end?: number): Burndown | null {
+export function buildBurndown(tasks: BurndownTask[], buckets = 40, now = Date.now()): Burndown | null {
   const rows = tasks
     .map(t => ({ created: Date.parse(t.created_at), completed: t.completed_at && DONE.has(t.status) ? Date.parse(t.completed_at) : null, hours: t.estimated_hours ?? 0 }))
     .filter(t => !Number.isNaN(t.created))
   if (!rows.length) return null
   const start = Math.min(...rows.map(t => t.created))
   const last = Math.max(...rows.map(t => Math.max(t.created, t.completed ?? 0)))
-  const stop = Math.max(end ?? last, start + 1)
+  const stop = Math.max(now - last < LIVE_MS && now > last ? now : last, start + 1)
   const n = Math.max(2, buckets)
   const step = (stop - start) / (n - 1)
   const points: BurndownPoint[] = []

@@ -70,6 +70,8 @@ describe('projects in Chromium', () => {
     await graph.waitFor()
     const { body: workflow } = await api(server.url, '/api/projects/shop/workflow')
     expect(workflow.stages.length).toBeGreaterThan(2)
+    // A wide graph scrolls inside its card; the page itself fits 1280 px.
+    await expect(page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).resolves.toBeLessThanOrEqual(0)
     for (const stage of workflow.stages) {
       const cls = await graph.locator(`[data-stage="${stage.id}"]`).getAttribute('class')
       expect(cls?.includes('critical')).toBe(workflow.critical_path.includes(stage.id))

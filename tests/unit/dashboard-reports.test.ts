@@ -55,6 +55,13 @@ describe('burndown from tasks', () => {
     expect(b.points.at(-1)!.open).toBe(0)
   })
 
+  it('runs on to now while the project is being worked on', () => {
+    const now = Date.parse('2026-03-02T12:00:00Z')
+    const b = buildBurndown([task('2026-03-02T09:00:00Z', null), task('2026-03-02T09:00:00Z', '2026-03-02T10:00:00Z')], 4, now)!
+    expect(b.end).toBe(now)
+    expect(b.points.map(p => p.open)).toEqual([2, 1, 1, 1])
+  })
+
   it('has nothing to show without tasks', () => {
     expect(buildBurndown([])).toBeNull()
   })
