@@ -19,7 +19,7 @@
  * BENCH_CLUSTER_ENTRY (default .output-cluster, built with NITRO_PRESET=node-cluster).
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
@@ -222,12 +222,40 @@ async function ingestInto(name, server, headers) {
   return { events: ingest.stored, events_per_s: round(ingest.stored / (ingest.ms / 1000), 0) }
 }
 
-/** Sums the rounds of one server: requests over seconds, the worst p99, every error. */
+const CLOCK_TICKS = 100
+
+/** CPU seconds (user + system) used so far by a process and its children (the cluster's workers), from /proc. */
+function cpuSeconds(pid) {
+  const stat = (p) => {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ')
+      return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) }
+    }
+    catch {
+      return undefined
+    }
+  }
+  let ticks = stat(pid)?.ticks ?? 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const s = stat(entry)
+    if (s?.ppid === pid) ticks += s.ticks
+  }
+  return ticks / CLOCK_TICKS
+}
+
+/**
+ * Sums the rounds of one server: requests over seconds, the worst p99, every error, and the
+ * CPU its processes got meanwhile (on a shared machine, that share decides the throughput).
+ */
 function readTotals(rounds) {
   const requests = rounds.reduce((n, r) => n + r.requests, 0)
   const seconds = rounds.reduce((n, r) => n + r.duration_s, 0)
+  const cpu = rounds.reduce((n, r) => n + r.cpu_s, 0)
   return {
     requests_per_s: round(requests / seconds, 0),
+    server_cpu_cores: round(cpu / seconds, 2),
+    requests_per_cpu_s: cpu ? round(requests / cpu, 0) : null,
     rounds_requests_per_s: rounds.map(r => r.requests_per_s),
     p99_ms: Math.max(...rounds.map(r => r.latency_ms.p99 ?? 0)),
     p50_ms: rounds.map(r => r.latency_ms.p50),
@@ -246,7 +274,9 @@ async function main() {
   await redisReachable()
   const singleEntry = serverEntry()
   const prefix = `seneca-bench:cluster:${process.pid}-${randomBytes(4).toString('hex')}`
-  const common = { SENECA_JWT_SECRET: jwtSecret, SENECA_WS_MAX_CONNECTIONS: String(WS_CLIENTS + 100) }
+  // No request log lines: both builds would write one per request into this process's pipes,
+  // and reading them would cost the load generator's cores more than serving costs the servers.
+  const common = { SENECA_JWT_SECRET: jwtSecret, SENECA_WS_MAX_CONNECTIONS: String(WS_CLIENTS + 100), SENECA_LOG_LEVEL: 'warn' }
   const servers = []
   try {
     const headers = await authHeaders()
@@ -266,7 +296,9 @@ async function main() {
     for (let r = 0; r < READ_ROUNDS; r++) {
       for (const [name, key, target] of [['node-server', 'single', single], ['node-cluster', 'multi', multi]]) {
         log(`${name}: reads round ${r + 1}/${READ_ROUNDS}, ${CONNECTIONS} connections for ${READ_S} s`)
-        rounds[key].push(await readLoad(target.url, headers, READ_S))
+        const cpuBefore = cpuSeconds(target.pid)
+        const result = await readLoad(target.url, headers, READ_S)
+        rounds[key].push({ ...result, cpu_s: cpuSeconds(target.pid) - cpuBefore })
       }
     }
     log(`node-server: fan-out to ${WS_CLIENTS} clients`)
