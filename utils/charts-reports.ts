@@ -123,6 +123,7 @@ export function knowledgeGraphOption(graph: { nodes: KnowledgeNode[], edges: Kno
     series: [{
       type: 'graph',
       layout: 'force',
+      top: 36,
       roam: true,
       draggable: true,
       force: { repulsion: 220, edgeLength: [50, 140], gravity: 0.06 },

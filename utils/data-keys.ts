@@ -39,4 +39,5 @@ export const dataKeys = {
   knowledgeGraph: 'knowledge-graph',
   contextGraph: 'context-graph',
   impact: 'impact',
+  taskPrediction: 'task-prediction',
 } as const

@@ -78,6 +78,8 @@ describe('costs, insights and context in Chromium', () => {
     await page.getByTestId('impact-summary').filter({ hasText: 'The project finishes' }).waitFor()
     const { body: impact } = await api(server.url, '/api/context/tasks/2302800905221492049/impact?mode=delay&delay_hours=4')
     await expect(page.getByTestId('impact-summary').textContent()).resolves.toContain(`${impact.project_delay_hours.toFixed(2)} h`)
+    const { body: prediction } = await api(server.url, '/api/patterns/predictions/tasks/2302800905221492049')
+    await page.getByRole('group', { name: 'Success' }).getByText(`${Math.round(prediction.prediction.success_probability * 100)}%`, { exact: true }).waitFor()
     await screenshot(page, 'context')
     expect(errors).toEqual([])
   })
