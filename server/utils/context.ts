@@ -28,7 +28,17 @@ type TaskRow = {
 
 type Edge = { from: string, to: string }
 
-export type Schedule = { start: Map<string, number>, finish: Map<string, number>, slack: Map<string, number>, makespan: number, cyclic: string[] }
+export type Schedule = {
+  start: Map<string, number>
+  finish: Map<string, number>
+  slack: Map<string, number>
+  makespan: number
+  cyclic: string[]
+  /** Position of each task in a topological order, and the graph's adjacency, for incremental re-scheduling. */
+  position: Map<string, number>
+  next: Map<string, string[]>
+  prev: Map<string, string[]>
+}
 
 /**
  * Earliest start/finish of every task when each starts as soon as everything it depends on
@@ -75,8 +85,8 @@ export function schedule(nodes: { id: string, remaining: number }[], edges: Edge
     latestStart.set(id, lf - remaining.get(id)!)
   }
   const slack = new Map(order.map(id => [id, latestStart.get(id)! - start.get(id)!]))
-  const inOrder = new Set(order)
-  return { start, finish, slack, makespan, cyclic: nodes.filter(n => !inOrder.has(n.id)).map(n => n.id) }
+  const position = new Map(order.map((id, i) => [id, i]))
+  return { start, finish, slack, makespan, cyclic: nodes.filter(n => !position.has(n.id)).map(n => n.id), position, next, prev }
 }
 
 function taskOrThrow(id: string, scope: Scope): TaskRow {
@@ -156,12 +166,6 @@ export function projectContextGraph(projectId: string, q: ContextGraphQuery, sco
     .sort((a, b) => rank(a) - rank(b) || b.updated_at - a.updated_at || a.id.localeCompare(b.id))
     .slice(0, q.limit)
   const ids = new Set(chosen.map(t => t.id))
-  const dependsOn = new Map<string, string[]>()
-  const dependents = new Map<string, string[]>()
-  for (const d of deps) {
-    dependsOn.set(d.task_id, [...(dependsOn.get(d.task_id) ?? []), d.depends_on])
-    dependents.set(d.depends_on, [...(dependents.get(d.depends_on) ?? []), d.task_id])
-  }
   const decisions = stmt(`SELECT id, task_id, agent_id, decision, confidence, ts FROM decisions WHERE project_id = ? AND task_id IS NOT NULL ORDER BY ts DESC`).all(projectId) as
     { id: string, task_id: string, agent_id: string | null, decision: string, confidence: number | null, ts: number }[]
   const artifacts = stmt(`SELECT id, task_id, agent_id, name, artifact_type, location, ts FROM artifacts WHERE project_id = ? AND task_id IS NOT NULL ORDER BY ts DESC`).all(projectId) as
@@ -187,8 +191,8 @@ export function projectContextGraph(projectId: string, q: ContextGraphQuery, sco
         slack_hours: plan.slack.has(t.id) ? round(plan.slack.get(t.id)!, 3) : null,
         on_critical_path: onPath.has(t.id),
         context: {
-          depends_on: dependsOn.get(t.id) ?? [],
-          dependents: dependents.get(t.id) ?? [],
+          depends_on: plan.prev.get(t.id) ?? [],
+          dependents: plan.next.get(t.id) ?? [],
           decisions: d.slice(0, 5).map(x => ({ id: x.id, decision: x.decision, agent_id: x.agent_id, confidence: x.confidence, timestamp: iso(x.ts)! })),
           decision_count: d.length,
           artifacts: a.slice(0, 5).map(x => ({ id: x.id, name: x.name, artifact_type: x.artifact_type, location: x.location, agent_id: x.agent_id, timestamp: iso(x.ts)! })),
@@ -209,7 +213,7 @@ export function projectContextGraph(projectId: string, q: ContextGraphQuery, sco
 /** GET /api/context/tasks/{id}: one task with everything around it. */
 export function taskContext(taskId: string, scope: Scope) {
   const t = taskOrThrow(taskId, scope)
-  const { tasks, fallback, edges, path } = projectGraph(t.project_id)
+  const { tasks, fallback, edges, path, plan } = projectGraph(t.project_id)
   const byId = new Map(tasks.map(x => [x.id, x]))
   const upstream = edges.filter(e => e.to === taskId).map(e => byId.get(e.from)).filter((x): x is TaskRow => !!x)
   const downstream = edges.filter(e => e.from === taskId).map(e => byId.get(e.to)).filter((x): x is TaskRow => !!x)
@@ -226,7 +230,7 @@ export function taskContext(taskId: string, scope: Scope) {
     task: { ...view(t), project_id: t.project_id, estimated_hours: t.estimated_hours, remaining_hours: round(remainingOf(t, fallback), 3) },
     depends_on: upstream.map(view),
     dependents: downstream.map(view),
-    transitive_dependents: downstreamOf(taskId, edges).size,
+    transitive_dependents: downstreamOf(taskId, plan.next).size,
     on_critical_path: path.tasks.includes(taskId),
     decisions: decisions.map(d => ({ id: d.id, agent_id: d.agent_id, decision: d.decision, rationale: d.rationale, confidence: d.confidence, timestamp: iso(d.ts)! })),
     artifacts: artifacts.map(a => ({ id: a.id, agent_id: a.agent_id, name: a.name, artifact_type: a.artifact_type, location: a.location, description: a.description, timestamp: iso(a.ts)! })),
@@ -235,9 +239,8 @@ export function taskContext(taskId: string, scope: Scope) {
   }
 }
 
-function downstreamOf(taskId: string, edges: Edge[]): Set<string> {
-  const next = new Map<string, string[]>()
-  for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to])
+/** Every task that depends on `taskId`, directly or through others. */
+function downstreamOf(taskId: string, next: Map<string, string[]>): Set<string> {
   const out = new Set<string>()
   const stack = [taskId]
   while (stack.length) {
@@ -263,13 +266,35 @@ type ImpactTask = { id: string, status: string, progress: number, estimated_hour
 export function analyseImpact(tasks: ImpactTask[], edges: Edge[], taskId: string, extra: number, fallback: number,
   current?: { plan: Schedule, path: { tasks: string[], hours: number } }) {
   const base = tasks.map(t => ({ id: t.id, stage: '', status: t.status, remaining: remainingOf(t, fallback) }))
-  const delayed = base.map(n => (n.id === taskId ? { ...n, remaining: n.remaining + extra } : n))
   const before = current?.plan ?? schedule(base, edges)
-  const after = schedule(delayed, edges)
   const pathBefore = current?.path ?? criticalPath(base, edges)
-  const pathAfter = criticalPath(delayed, edges)
+  // Only the task and what depends on it can move: re-run the forward pass over those, in
+  // topological order, from the finishes of everything else.
+  const remaining = new Map(base.map(n => [n.id, n.remaining]))
+  const finishAfter = new Map<string, number>()
+  const descendants = new Set<string>()
+  const stack = [taskId]
+  while (stack.length) {
+    for (const to of before.next.get(stack.pop()!) ?? []) {
+      if (!descendants.has(to) && to !== taskId) {
+        descendants.add(to)
+        stack.push(to)
+      }
+    }
+  }
+  if (before.finish.has(taskId)) finishAfter.set(taskId, before.finish.get(taskId)! + extra)
+  for (const id of [...descendants].filter(d => before.position.has(d)).sort((a, b) => before.position.get(a)! - before.position.get(b)!)) {
+    const start = Math.max(0, ...(before.prev.get(id) ?? []).map(p => finishAfter.get(p) ?? before.finish.get(p) ?? 0))
+    finishAfter.set(id, start + remaining.get(id)!)
+  }
+  const makespanAfter = Math.max(before.makespan, ...finishAfter.values())
+  // Within its slack the longest chain stays the longest; otherwise the chain is found again.
+  const slack = before.slack.get(taskId)
+  const pathAfter = slack !== undefined && extra < slack - 1e-9
+    ? pathBefore
+    : criticalPath(base.map(n => (n.id === taskId ? { ...n, remaining: n.remaining + extra } : n)), edges)
   const byId = new Map(tasks.map(t => [t.id, t]))
-  const affected = [...after.finish]
+  const affected = [...finishAfter]
     .map(([id, f]) => ({ id, delay: f - (before.finish.get(id) ?? f) }))
     .filter(x => x.delay > 1e-9 && x.id !== taskId)
     .sort((a, b) => b.delay - a.delay || a.id.localeCompare(b.id))
@@ -293,7 +318,7 @@ export function analyseImpact(tasks: ImpactTask[], edges: Edge[], taskId: string
     affected_agents: [...agents].map(([agent_id, e]) => ({ agent_id, tasks: e.tasks, max_delay_hours: round(e.max, 3) }))
       .sort((a, b) => b.max_delay_hours - a.max_delay_hours || a.agent_id.localeCompare(b.agent_id)),
     task_slack_hours: before.slack.has(taskId) ? round(before.slack.get(taskId)!, 3) : null,
-    project_delay_hours: round(after.makespan - before.makespan, 3),
+    project_delay_hours: round(makespanAfter - before.makespan, 3),
     critical_path: {
       before: pathOnly(pathBefore),
       after: pathOnly(pathAfter),
@@ -328,7 +353,7 @@ export function taskImpact(taskId: string, q: ImpactQuery, scope: Scope) {
       remaining_hours_before: round(remaining, 3), remaining_hours_after: round(remaining + extra, 3),
       project_tasks: tasks.length, dependencies: edges.length,
     },
-    transitive_dependents: downstreamOf(taskId, edges).size,
+    transitive_dependents: downstreamOf(taskId, plan.next).size,
     ...result,
     method: 'Forward pass over the dependency graph (each task starts when all it depends on are finished) with and without the added hours; a task is affected when its earliest finish moves, '
       + 'by that much. Critical path = longest chain of remaining hours (before and after); project_delay_hours = change of the longest chain. '

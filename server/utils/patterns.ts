@@ -40,6 +40,9 @@ export type PatternQuery = {
   limit: number
 }
 
+/** Agents listed in a best-agent pattern's ranking. */
+const BEST_AGENTS_SHOWN = 5
+
 type LabelRow = { label: string, agent_id: string, tasks: number, succeeded: number, failed: number, blocked: number, est_n: number, est_sum: number, act_sum: number }
 
 /** Recurring blockers: groups with at least `min` occurrences. */
@@ -121,8 +124,9 @@ function bestAgents(rows: LabelRow[], projectId: string | null): Pattern[] {
       description: `${best.agent_id} finished ${best.finished} ${label} task${best.finished === 1 ? '' : 's'}, ${Math.round(best.success_rate * 100)}% successfully`
         + (best.estimate_ratio !== null ? `, at ${best.estimate_ratio}× the estimate` : '') + `; ${ranked.length} agent${ranked.length === 1 ? '' : 's'} compared.`,
       confidence: sampleConfidence(best.finished),
-      evidence: { label, ranking: ranked },
-      method: 'Agents that finished tasks with the label key, ranked by (succeeded + 1) ÷ (finished + 2), then by Σactual ÷ Σestimate (faster first). Confidence n ÷ (n + 4) of the best agent\'s finished tasks.',
+      evidence: { label, agents_compared: ranked.length, ranking: ranked.slice(0, BEST_AGENTS_SHOWN) },
+      method: `Agents that finished tasks with the label key, ranked by (succeeded + 1) ÷ (finished + 2), then by Σactual ÷ Σestimate (faster first); the first ${BEST_AGENTS_SHOWN} shown. `
+        + 'Confidence n ÷ (n + 4) of the best agent\'s finished tasks.',
     })
   }
   return out
