@@ -168,7 +168,7 @@ const projection = z.object({
 
 const projectRow = costFigures.extend({ project_id: z.string(), name: z.string().nullable() })
 const agentRow = costFigures.extend({ agent_id: z.string().nullable().describe('null: usage that named no agent.') })
-const taskRow = costFigures.extend({ task_id: z.string(), name: z.string().nullable() })
+const taskRow = costFigures.extend({ task_id: z.string(), project_id: z.string(), name: z.string().nullable() })
 const modelRow = costFigures.extend({ model: z.string(), provider: z.string().nullable() })
 
 export const costSummaryResponse = z.object({

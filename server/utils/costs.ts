@@ -273,31 +273,57 @@ function breakdown(sqlite: Sqlite, f: CostFilter, from: number, to: number) {
 }
 
 /**
- * The costliest tasks over the UTC days overlapping `[from, to)`. A window that starts a
- * month and has no usage after it in that month reads the head of the monthly per-task
- * index; any other window sums the daily per-task rows.
+ * The costliest tasks over the UTC days overlapping `[from, to)`, exactly:
+ * - a window that starts a month with no usage after it in that month: the head of the
+ *   monthly per-task index;
+ * - a window within one month's days: a sum over the daily per-task rows;
+ * - longer windows: the head (4 × top) of each overlapped month's index gives candidates and
+ *   a bound — a task in none of the heads cannot cost more than the sum of the heads' last
+ *   entries, since a month's total is at least its share of the window — and the candidates'
+ *   exact figures come from their daily rows. When the top-th candidate is below the bound,
+ *   the daily rows of the whole window are summed instead.
  */
 function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, top: number) {
   const d0 = floorDay(from)
   const d1 = ceilDay(to)
   const month = monthStart(d0)
-  if (d0 === month && d1 <= nextMonth(month)) {
-    const params: Params = { d1, end: nextMonth(month) }
+  const daily = () => {
+    const params: Params = { d0, d1 }
     const where = filterSql(f, params, { agentColumn: false })
-    const later = costStatement(sqlite, `SELECT 1 FROM cost_daily WHERE day >= @d1 AND day < @end${where.length ? ` AND ${where.join(' AND ')}` : ''} LIMIT 1`).get(params)
-    if (!later) {
-      const p: Params = { month }
-      const w = filterSql(f, p, { agentColumn: false })
-      return costStatement(sqlite, `SELECT task_id, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events
-        FROM cost_task_monthly WHERE month = @month${w.length ? ` AND ${w.join(' AND ')}` : ''} ORDER BY cost DESC, events DESC, task_id LIMIT ${Math.floor(top)}`)
-        .all(p) as (FigureRow & { task_id: string })[]
-    }
+    return costStatement(sqlite, `SELECT project_id, task_id, ${FIGURES} FROM cost_task_daily WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
+      GROUP BY project_id, task_id ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(top)}`).all(params) as (FigureRow & { task_id: string, project_id: string })[]
   }
-  const params: Params = { d0, d1 }
-  const where = filterSql(f, params, { agentColumn: false })
-  const sql = `SELECT task_id, ${FIGURES} FROM cost_task_daily WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
-    GROUP BY task_id ORDER BY cost DESC, events DESC, task_id LIMIT ${Math.floor(top)}`
-  return costStatement(sqlite, sql).all(params) as (FigureRow & { task_id: string })[]
+  const head = (m: number, limit: number) => {
+    const p: Params = { month: m }
+    const w = filterSql(f, p, { agentColumn: false })
+    return costStatement(sqlite, `SELECT project_id, task_id, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events
+      FROM cost_task_monthly WHERE month = @month${w.length ? ` AND ${w.join(' AND ')}` : ''} ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(limit)}`)
+      .all(p) as (FigureRow & { task_id: string, project_id: string })[]
+  }
+  if (d1 <= nextMonth(month)) {
+    if (d0 === month) {
+      const params: Params = { d1, end: nextMonth(month) }
+      const where = filterSql(f, params, { agentColumn: false })
+      const later = costStatement(sqlite, `SELECT 1 FROM cost_daily WHERE day >= @d1 AND day < @end${where.length ? ` AND ${where.join(' AND ')}` : ''} LIMIT 1`).get(params)
+      if (!later) return head(month, top)
+    }
+    return daily()
+  }
+  const k = top * 4
+  let bound = 0
+  const candidates = new Map<string, { project_id: string, task_id: string }>()
+  for (let m = month; m < d1; m = nextMonth(m)) {
+    const rows = head(m, k)
+    for (const r of rows) candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
+    if (rows.length === k) bound += rows[k - 1]!.cost
+  }
+  const exact = costStatement(sqlite, `SELECT ${FIGURES} FROM cost_task_daily WHERE project_id = @project AND task_id = @task AND day >= @d0 AND day < @d1`)
+  const ranked = [...candidates.values()]
+    .map(c => ({ project_id: c.project_id, task_id: c.task_id, ...(exact.get({ project: c.project_id, task: c.task_id, d0, d1 }) as FigureRow) }))
+    .filter(r => r.events > 0)
+    .sort((a, b) => b.cost - a.cost || b.events - a.events || a.task_id.localeCompare(b.task_id) || a.project_id.localeCompare(b.project_id))
+  const enough = ranked.length >= top ? ranked[top - 1]!.cost >= bound : candidates.size < k || bound === 0
+  return enough ? ranked.slice(0, top) : daily()
 }
 
 /** Per-task figures of one agent: its usage events (indexed by agent and time). */
@@ -308,12 +334,12 @@ function agentTaskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: num
     where.push('project_id = @projectId')
     params.projectId = f.projectId
   }
-  const sql = `SELECT task_id, count(*) AS events, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+  const sql = `SELECT project_id, task_id, count(*) AS events, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
       sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens, coalesce(sum(cost), 0) AS cost,
       coalesce(sum(CASE WHEN cost_source = 'reported' THEN cost END), 0) AS reported_cost, sum(cost_source = 'unpriced') AS unpriced_events
     FROM cost_events WHERE agent_id = @agentId AND ts >= @from AND ts < @to AND task_id IS NOT NULL${where.length ? ` AND ${where.join(' AND ')}` : ''}
-    GROUP BY task_id ORDER BY cost DESC, events DESC, task_id LIMIT ${Math.floor(top)}`
-  return costStatement(sqlite, sql).all(params) as (FigureRow & { task_id: string })[]
+    GROUP BY project_id, task_id ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(top)}`
+  return costStatement(sqlite, sql).all(params) as (FigureRow & { task_id: string, project_id: string })[]
 }
 
 export type BurnRate = { per_hour: number, per_day: number, window_start: string, window_end: string, hours: number, cost_in_window: number }
@@ -357,9 +383,9 @@ function byProject(sqlite: Sqlite, rows: (FigureRow & Record<string, string>)[])
   return rows.map(r => ({ project_id: r.project_id!, name: n.get(r.project_id!) ?? null, ...figuresOf(r) }))
 }
 
-function byTask(sqlite: Sqlite, rows: (FigureRow & { task_id: string })[]) {
+function byTask(sqlite: Sqlite, rows: (FigureRow & { task_id: string, project_id: string })[]) {
   const n = names(sqlite, 'tasks', rows.map(r => r.task_id))
-  return rows.map(r => ({ task_id: r.task_id, name: n.get(r.task_id) ?? null, ...figuresOf(r) }))
+  return rows.map(r => ({ task_id: r.task_id, project_id: r.project_id, name: n.get(r.task_id) ?? null, ...figuresOf(r) }))
 }
 
 const byAgent = (rows: (FigureRow & Record<string, string>)[]) => rows.map(r => ({ agent_id: r.agent_id || null, ...figuresOf(r) }))

@@ -182,7 +182,7 @@ describe('windows, burn rate and projection', () => {
     let seed = 11
     const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
     const events = Array.from({ length: 300 }, (_, i) => ({
-      kind: 'cost.usage', id: `w-${i}`, project_id: i % 3 ? 'p' : 'q', agent_id: `a${i % 4}`, model: 'm', cost: 1 + (i % 5), ts: start + Math.floor(next() * span),
+      kind: 'cost.usage', id: `w-${i}`, project_id: i % 3 ? 'p' : 'q', agent_id: `a${i % 4}`, task_id: `t${i % 97}`, model: 'm', cost: 1 + (i % 5) + i / 1000, ts: start + Math.floor(next() * span),
     }))
     ingest(events, 'test')
     const direct = (from: number, to: number) => row<{ c: number | null }>('SELECT sum(cost) AS c FROM cost_events WHERE ts >= ? AND ts < ?', from, to).c ?? 0
@@ -194,6 +194,12 @@ describe('windows, burn rate and projection', () => {
       const s = summary({ since: String(a), until: String(b), as_of: String(Date.UTC(2027, 0, 1)) })
       expect(s.totals.cost, `${new Date(a).toISOString()} – ${new Date(b).toISOString()}`).toBeCloseTo(direct(hourA, hourB), 6)
       expect(s.by_project.reduce((sum, p) => sum + p.cost, 0)).toBeCloseTo(s.totals.cost, 6)
+      // The costliest tasks, over the days the window touches.
+      const D = 24 * H
+      const tasks = rows<{ task_id: string, project_id: string, cost: number }>(`SELECT project_id, task_id, sum(cost) AS cost FROM cost_events WHERE ts >= ? AND ts < ?
+        GROUP BY project_id, task_id ORDER BY cost DESC, count(*) DESC, task_id, project_id LIMIT 10`, Math.floor(a / D) * D, Math.ceil(hourB / D) * D)
+      expect(s.by_task.map(t => `${t.project_id}/${t.task_id}`)).toEqual(tasks.map(t => `${t.project_id}/${t.task_id}`))
+      expect(s.by_task.map(t => round6(t.cost))).toEqual(tasks.map(t => round6(t.cost)))
       // The same window read from the rollups without the agent.
       const projects = costProjects(costListQuery.parse({ since: String(a), until: String(b), as_of: String(Date.UTC(2027, 0, 1)) }), null)
       expect(projects.projects.reduce((sum, p) => sum + p.cost, 0)).toBeCloseTo(direct(hourA, hourB), 6)
