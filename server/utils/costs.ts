@@ -277,11 +277,12 @@ function breakdown(sqlite: Sqlite, f: CostFilter, from: number, to: number) {
  * - a window that starts a month with no usage after it in that month: the head of the
  *   monthly per-task index;
  * - a window within one month's days: a sum over the daily per-task rows;
- * - longer windows: the head (4 × top) of each overlapped month's index gives candidates and
- *   a bound — a task in none of the heads cannot cost more than the sum of the heads' last
- *   entries, since a month's total is at least its share of the window — and the candidates'
- *   exact figures come from their daily rows. When the top-th candidate is below the bound,
- *   the daily rows of the whole window are summed instead.
+ * - longer windows: the candidates are the head (4 × top) of each overlapped month's index
+ *   and every task with usage in more than one of those months; their exact figures come from
+ *   their daily rows. Any other task has usage in one month only, so it cannot cost more than
+ *   the largest of the heads' last entries (a month's total is at least its share of the
+ *   window). When the top-th candidate is below that bound, the daily rows of the whole window
+ *   are summed instead.
  */
 function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, top: number) {
   const d0 = floorDay(from)
@@ -315,8 +316,14 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   for (let m = month; m < d1; m = nextMonth(m)) {
     const rows = head(m, k)
     for (const r of rows) candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
-    if (rows.length === k) bound += rows[k - 1]!.cost
+    if (rows.length === k) bound = Math.max(bound, rows[k - 1]!.cost)
   }
+  const spanParams: Params = { m0: month, m1: d1 }
+  const spanWhere = filterSql(f, spanParams, { agentColumn: false })
+  // `+month`: walk the primary key (project, task, month) in order, so the grouping needs no sort.
+  const spanning = costStatement(sqlite, `SELECT project_id, task_id FROM cost_task_monthly WHERE +month >= @m0 AND +month < @m1${spanWhere.length ? ` AND ${spanWhere.join(' AND ')}` : ''}
+    GROUP BY project_id, task_id HAVING count(*) > 1`).all(spanParams) as { project_id: string, task_id: string }[]
+  for (const r of spanning) candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
   const exact = costStatement(sqlite, `SELECT ${FIGURES} FROM cost_task_daily WHERE project_id = @project AND task_id = @task AND day >= @d0 AND day < @d1`)
   const ranked = [...candidates.values()]
     .map(c => ({ project_id: c.project_id, task_id: c.task_id, ...(exact.get({ project: c.project_id, task: c.task_id, d0, d1 }) as FigureRow) }))
