@@ -58,7 +58,7 @@ afterAll(async () => {
 })
 
 describe('node-cluster with two workers and Redis', () => {
-  it('has exactly one leader: the lock in Redis names it, and the other worker follows', async () => {
+  it('has exactly one leader, and the other worker follows', async () => {
     const roles = await rolesSeen(6)
     expect([...roles].sort()).toEqual(['follower', 'leader'])
   })
@@ -138,6 +138,37 @@ describe('node-cluster with two workers and Redis', () => {
     expect(statuses.filter(s => s === 200)).toHaveLength(30)
     expect(statuses.filter(s => s === 429)).toHaveLength(10)
     expect(statuses.indexOf(429)).toBe(30)
+  })
+
+  it('shares the response cache: one worker serves what the other stored, and an ingest through either invalidates it', async () => {
+    // One connection held open to each worker.
+    const pinned: Record<string, ReturnType<typeof pinnedConnection>> = {}
+    const opened: ReturnType<typeof pinnedConnection>[] = []
+    for (let i = 0; i < 8 && !(pinned.leader && pinned.follower); i++) {
+      const conn = pinnedConnection(server.url)
+      opened.push(conn)
+      pinned[await roleOf(conn)] ??= conn
+    }
+    expect(Object.keys(pinned).sort()).toEqual(['follower', 'leader'])
+    const hits = async (conn: ReturnType<typeof pinnedConnection>) => {
+      const metrics = String((await conn.send('/metrics')).body)
+      return Number(/^cache_requests_total\{cache="conversation_analytics",result="hit"\} (\d+)/m.exec(metrics)?.[1] ?? 0)
+    }
+    const path = '/api/conversations/analytics?project_id=cache'
+    const ingestOne = (conn: ReturnType<typeof pinnedConnection>, i: number) =>
+      conn.send('/api/ingest', { method: 'POST', token: TEST_ADMIN_KEY, json: { events: [message('cache', i)] } })
+    expect((await ingestOne(pinned.leader, 0)).status).toBe(200)
+    const first = await pinned.leader.send(path, { token: TEST_ADMIN_KEY })
+    expect(first.status).toBe(200)
+    const hitsBefore = await hits(pinned.follower)
+    const second = await pinned.follower.send(path, { token: TEST_ADMIN_KEY })
+    expect(second.body).toEqual(first.body)
+    expect(await hits(pinned.follower)).toBe(hitsBefore + 1)
+    // An ingest through the follower; the leader's next answer counts it.
+    expect((await ingestOne(pinned.follower, 1)).status).toBe(200)
+    const third = await pinned.leader.send(path, { token: TEST_ADMIN_KEY })
+    expect(third.body.total_messages).toBe(first.body.total_messages + 1)
+    for (const conn of opened) conn.close()
   })
 
   it('drains on SIGTERM: every worker tells its clients server_restarting and the primary exits within 10 s', async () => {
