@@ -116,7 +116,6 @@ type Job = { name: string, start: () => Stop | undefined, stop?: Stop, running: 
 
 const jobs: Job[] = []
 let leading = true
-let coordinated = false
 /** Shutting down: never take the lead again (a leader leaving must not hand it to another leaver). */
 let retiring = false
 
@@ -124,17 +123,12 @@ export function retire() {
   retiring = true
 }
 
-/** A name for this process in logs, health and the lock. */
+/** A name for this process in logs and in the lock (host:pid:random). */
 export const processId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
 
 /** Whether this process runs the deployment's singleton jobs (always, when it is alone). */
 export function isLeader(): boolean {
   return leading
-}
-
-/** Whether other processes may share the database (Redis coordinates them). */
-export function isCoordinated(): boolean {
-  return coordinated
 }
 
 function startJob(job: Job) {
@@ -170,7 +164,8 @@ export function runAsLeader(name: string, start: () => Stop | undefined): () => 
   jobs.push(job)
   if (leading) startJob(job)
   return async () => {
-    jobs.splice(jobs.indexOf(job), 1)
+    const at = jobs.indexOf(job)
+    if (at >= 0) jobs.splice(at, 1)
     await stopJob(job)
   }
 }
@@ -254,7 +249,6 @@ export class Coordinator {
 
   start() {
     track(this)
-    coordinated = true
     // Nobody leads until the lock says so.
     leading = false
     const { subscriber, feed } = this.options
