@@ -69,7 +69,7 @@ export function barsOverTimeOption(points: { label: string, value: number }[], n
     grid: { left: 40, right: 12, top: 16, bottom: 28 },
     xAxis: { type: 'category', data: points.map(x => x.label), axisLabel: { color: p.muted }, axisLine: { lineStyle: { color: p.border } } },
     yAxis: { type: 'value', minInterval: 1, axisLabel: { color: p.muted }, splitLine: { lineStyle: { color: p.border } } },
-    series: [{ type: 'bar', name, data: points.map(x => x.value), itemStyle: { color: p.accent } }],
+    series: [{ type: 'bar', name, data: points.map(x => x.value), barMaxWidth: 48, itemStyle: { color: p.accent } }],
   } as ChartOption
 }
 
@@ -82,7 +82,7 @@ export function estimateVsActualOption(points: { label: string, estimated: numbe
     xAxis: { type: 'category', data: points.map(x => x.label), axisLabel: { show: false }, axisLine: { lineStyle: { color: p.border } } },
     yAxis: { type: 'value', name: 'hours', nameTextStyle: { color: p.muted }, axisLabel: { color: p.muted }, splitLine: { lineStyle: { color: p.border } } },
     series: [
-      { type: 'bar', name: 'actual', data: points.map(x => Math.round(x.actual * 100) / 100), itemStyle: { color: p.accent } },
+      { type: 'bar', name: 'actual', data: points.map(x => Math.round(x.actual * 100) / 100), barMaxWidth: 48, itemStyle: { color: p.accent } },
       { type: 'line', name: 'estimated', data: points.map(x => x.estimated), itemStyle: { color: p.warn }, symbolSize: 6 },
     ],
   } as ChartOption
