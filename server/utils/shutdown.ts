@@ -77,7 +77,7 @@ export async function shutdown(signal: string, steps: ShutdownSteps): Promise<vo
   catch (error) {
     steps.log('shutdown: cannot notify realtime clients', { error: (error as Error).message })
   }
-  // A moment for the notices to leave before the close frames.
+  // A moment for the notices to be written out before the sockets start closing.
   await sleep(50)
   hub.stop(closeCodes.serviceRestart, 'server restarting: reconnect with since_seq')
 
@@ -89,9 +89,9 @@ export async function shutdown(signal: string, steps: ShutdownSteps): Promise<vo
   // 4. Singleton jobs stop (the Marcus tailer is the other source of ingests); the lock passes on.
   await Promise.race([stepDown(), sleep(Math.max(0, started + budget - 1500 - Date.now()))])
 
-  // 5. Close hooks: database (WAL checkpoint), Redis, logs.
+  // 5. Close hooks: database (WAL checkpoint), Redis, logs (flushed there, so this line goes first).
+  steps.log('shutdown: drained, closing', { ms: Date.now() - started, realtime_connections: connections, unfinished_requests: unfinished })
   await Promise.race([steps.close(), sleep(Math.max(0, started + budget - 300 - Date.now()))])
   clearTimeout(hardStop)
-  steps.log('shutdown: done', { ms: Date.now() - started, realtime_connections: connections, unfinished_requests: unfinished })
   process.exit(unfinished ? 1 : 0)
 }
