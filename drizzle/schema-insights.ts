@@ -197,3 +197,21 @@ export const insightLoops = sqliteTable('insight_loops', {
   sample: text('sample').notNull(),
   messageIds: text('message_ids').notNull(),
 }, t => [index('insight_loops_project_idx').on(t.projectId, t.lastTs)])
+
+/**
+ * Each task as the dependency graph needs it, stored by project (the migration makes it a
+ * WITHOUT ROWID table, so a project's tasks lie together): loading a project's graph is one
+ * range read instead of thousands of scattered task rows.
+ */
+export const insightGraphNodes = sqliteTable('insight_graph_nodes', {
+  projectId: text('project_id').notNull(),
+  taskId: text('task_id').notNull(),
+  name: text('name').notNull(),
+  status: text('status').notNull(),
+  progress: real('progress').notNull(),
+  estimatedHours: real('estimated_hours'),
+  assignedAgentId: text('assigned_agent_id'),
+  updatedAt: integer('updated_at').notNull(),
+  /** The task ids it depends on (JSON array). */
+  dependsOn: text('depends_on').notNull(),
+}, t => [primaryKey({ columns: [t.projectId, t.taskId] })])

@@ -234,7 +234,10 @@ function useFollower(): Follower {
     latest: p(`SELECT coalesce(max(seq), 0) AS n FROM events`),
     events: p(`SELECT seq, id, kind, project_id, ts, payload FROM events WHERE seq > ? AND seq <= ?
       AND kind IN (${TASK_KINDS.map(k => `'${k}'`).join(', ')}) ORDER BY seq LIMIT ?`),
-    task: p(`SELECT id, project_id, status, assigned_agent_id, estimated_hours, labels, started_at, completed_at, updated_at FROM tasks WHERE id = ?`),
+    task: p(`SELECT id, project_id, name, status, progress, assigned_agent_id, estimated_hours, labels, started_at, completed_at, updated_at FROM tasks WHERE id = ?`),
+    dependsOn: p(`SELECT depends_on FROM task_dependencies WHERE task_id = ?`),
+    putNode: p(`INSERT OR REPLACE INTO insight_graph_nodes (project_id, task_id, name, status, progress, estimated_hours, assigned_agent_id, updated_at, depends_on)
+      VALUES (@projectId, @taskId, @name, @status, @progress, @estimatedHours, @assignedAgentId, @updatedAt, @dependsOn)`),
     history: p(`SELECT agent_id, action, ts FROM task_history WHERE task_id = ? ORDER BY ts, seq`),
     taskBlockers: p(`SELECT id FROM blockers WHERE task_id = ?`),
     blockerRows: p(`SELECT agent_id, reported_at FROM blockers WHERE task_id = ?`),
@@ -349,7 +352,7 @@ function agentInfo(f: Follower, id: string) {
   return f.agentKinds.get(id)!
 }
 
-type TaskDbRow = { id: string, project_id: string, status: string, assigned_agent_id: string | null, estimated_hours: number | null, labels: string, started_at: number | null, completed_at: number | null, updated_at: number }
+type TaskDbRow = { id: string, project_id: string, name: string, progress: number, status: string, assigned_agent_id: string | null, estimated_hours: number | null, labels: string, started_at: number | null, completed_at: number | null, updated_at: number }
 
 function applyTask(f: Follower, id: string) {
   const { st } = f
@@ -373,6 +376,11 @@ function applyTask(f: Follower, id: string) {
   })
   st.delLabels!.run(id)
   for (const label of contribution.labels) st.putLabel!.run(row.project_id, label, id)
+  st.putNode!.run({
+    projectId: row.project_id, taskId: id, name: row.name, status: row.status, progress: row.progress, estimatedHours: row.estimated_hours,
+    assignedAgentId: row.assigned_agent_id, updatedAt: row.updated_at,
+    dependsOn: JSON.stringify((st.dependsOn!.all(id) as { depends_on: string }[]).map(d => d.depends_on)),
+  })
 }
 
 function addContribution(f: Follower, projectId: string, c: TaskContribution, sign: 1 | -1) {

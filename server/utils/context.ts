@@ -112,9 +112,10 @@ const graphs = new WeakMap<Sqlite, Map<string, ProjectGraph>>()
 
 /**
  * A project's tasks, dependencies, critical path and schedule, kept in memory per project and
- * reloaded when the rollup follower has bumped the project's graph generation (any task,
- * blocker or dependency event of the project): reading 2,000 scattered task rows and
- * scheduling them on every request would dominate impact analysis.
+ * reloaded — from insight_graph_nodes, where the follower keeps each task next to the others of
+ * its project — when the rollup follower has bumped the project's graph generation (any task,
+ * blocker or dependency event of the project). Scheduling on every request would dominate
+ * impact analysis.
  */
 function projectGraph(projectId: string): ProjectGraph {
   freshness()
@@ -128,9 +129,10 @@ function projectGraph(projectId: string): ProjectGraph {
     cache.set(projectId, known)
     return known
   }
-  const tasks = stmt(`SELECT id, project_id, name, status, progress, estimated_hours, assigned_agent_id, updated_at FROM tasks WHERE project_id = ?`).all(projectId) as TaskRow[]
-  // By the tasks' ids (the primary key) rather than project_id, which task_dependencies has no index on.
-  const deps = stmt(`SELECT task_id, depends_on FROM task_dependencies WHERE task_id IN (SELECT id FROM tasks WHERE project_id = ?)`).all(projectId) as { task_id: string, depends_on: string }[]
+  const rows = stmt(`SELECT task_id AS id, project_id, name, status, progress, estimated_hours, assigned_agent_id, updated_at, depends_on
+    FROM insight_graph_nodes WHERE project_id = ?`).all(projectId) as (TaskRow & { depends_on: string })[]
+  const tasks: TaskRow[] = rows.map(({ depends_on: _deps, ...t }) => t)
+  const deps = rows.flatMap(r => (JSON.parse(r.depends_on) as string[]).map(d => ({ task_id: r.id, depends_on: d })))
   const estimated = tasks.filter(t => t.estimated_hours !== null && t.estimated_hours > 0)
   const fallback = estimated.length ? estimated.reduce((s, t) => s + t.estimated_hours!, 0) / estimated.length : 1
   const edges = deps.map(d => ({ from: d.depends_on, to: d.task_id }))
