@@ -143,6 +143,11 @@ function projectGraph(projectId: string): ProjectGraph {
   return graph
 }
 
+/** A project's tasks as the dependency graph holds them (do not modify). */
+export function projectTasks(projectId: string): readonly TaskRow[] {
+  return projectGraph(projectId).tasks
+}
+
 export function remainingOf(t: { status: string, progress: number, estimated_hours: number | null }, fallback: number): number {
   if (t.status === 'done' || t.status === 'cancelled') return 0
   return (t.estimated_hours ?? fallback) * (1 - Math.min(1, Math.max(0, t.progress)))

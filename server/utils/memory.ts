@@ -6,6 +6,7 @@
  */
 import { knowledgeNodeTypes } from '../../shared/insights'
 import { type Scope, inScope } from './access'
+import { projectTasks } from './context'
 import { apiError } from './errors'
 import { iso } from './ids'
 import { parseJson, round } from './values'
@@ -314,8 +315,9 @@ type GraphEdge = { source: string, target: string, type: string }
 /**
  * GET /api/memory/knowledge-graph: projects, agents, tasks, decisions and artifacts with their
  * relations (belongs_to, member_of, worked_on, depends_on, about, made_by, produced_for,
- * produced_by). Within `limit` nodes: every project and agent first, then the newest tasks
- * (the agent's, with agent_id), then the decisions and artifacts of those tasks and agents.
+ * produced_by). Within `limit` nodes: every project and agent first, then the most recent tasks
+ * (the agent's, with agent_id; of one project the last updated, otherwise the last created),
+ * then the decisions and artifacts of those tasks and agents.
  */
 export function knowledgeGraph(q: KnowledgeGraphQuery, scope: Scope) {
   const fresh = freshness()
@@ -371,10 +373,14 @@ export function knowledgeGraph(q: KnowledgeGraphQuery, scope: Scope) {
   let taskIds: string[] = []
   if (types.has('task') || types.has('decision') || types.has('artifact')) {
     const taskBudget = types.has('task') ? Math.ceil(budget * (types.has('decision') || types.has('artifact') ? 0.6 : 1)) : 200
-    const taskRows = stmt(q.agent_id
-      ? `SELECT id, project_id, name, status, assigned_agent_id, estimated_hours, progress FROM tasks WHERE assigned_agent_id = @agent AND ${pf('project_id')} ORDER BY rowid DESC LIMIT @n`
-      : `SELECT id, project_id, name, status, assigned_agent_id, estimated_hours, progress FROM tasks WHERE ${pf('project_id')} ORDER BY rowid DESC LIMIT @n`)
-      .all({ ...agentParam, n: taskBudget }) as { id: string, project_id: string, name: string, status: string, assigned_agent_id: string | null, estimated_hours: number | null, progress: number }[]
+    type Row = { id: string, project_id: string, name: string, status: string, assigned_agent_id: string | null, estimated_hours: number | null, progress: number }
+    // One project without an agent: its graph is in memory (context.ts); take its most recently updated tasks from there.
+    const taskRows: Row[] = q.project_id !== undefined && !q.agent_id
+      ? [...projectTasks(q.project_id)].sort((a, b) => b.updated_at - a.updated_at || a.id.localeCompare(b.id)).slice(0, taskBudget)
+      : stmt(q.agent_id
+        ? `SELECT id, project_id, name, status, assigned_agent_id, estimated_hours, progress FROM tasks WHERE assigned_agent_id = @agent AND ${pf('project_id')} ORDER BY rowid DESC LIMIT @n`
+        : `SELECT id, project_id, name, status, assigned_agent_id, estimated_hours, progress FROM tasks WHERE ${pf('project_id')} ORDER BY rowid DESC LIMIT @n`)
+        .all({ ...agentParam, n: taskBudget }) as Row[]
     taskIds = taskRows.map(t => t.id)
     if (types.has('task')) {
       for (const t of taskRows) {
