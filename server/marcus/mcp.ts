@@ -55,6 +55,9 @@ export type MarcusMcpStats = {
   last_poll_at: string | null
 }
 
+/** Statuses that only say whether an agent is working; Marcus's word on them wins for its agents. */
+const WORKING = new Set(['busy', 'idle', 'active'])
+
 /** A tool answered `{success:false}` (or no JSON): the call failed, the connection did not. */
 export class MarcusToolFailure extends Error {}
 
@@ -379,11 +382,12 @@ export class MarcusMcpConnector {
       seen = { status: row?.status ?? '', tasks: assigned, beatAt: 0 }
       this.agents.set(id, seen)
     }
-    if (status !== seen.status) {
+    const changed = status !== seen.status
+    if (changed) {
       events.push({ kind: 'agent.status', agent_id: id, status, reason: `marcus: ${str(agent.status) ?? 'unknown'}` })
       seen.status = status
     }
-    if (status !== 'unavailable') this.seenAlive(id, status, seen, events)
+    if (status !== 'unavailable') this.seenAlive(id, status, str(agent.status) ?? 'unknown', changed, seen, events)
     const ids = [...new Set(tasks.map(t => t.id))]
     for (const t of tasks) {
       if (seen.tasks.includes(t.id)) continue
@@ -399,11 +403,18 @@ export class MarcusMcpConnector {
    * because its Marcus status never changes. Stored as an `agent.heartbeat` at most every
    * third of the activity timeout (capped at a minute), so unchanged polls add few events;
    * at once, with Marcus's status, when the agent is stored as unavailable.
+   *
+   * Marcus's word on working or not is also kept: when Seneca set another of busy/idle/active
+   * meanwhile (the health monitor bringing the agent back by the task it holds), this poll
+   * stores Marcus's (unless this poll already reports a change of Marcus's status).
    */
-  private seenAlive(id: string, status: Exclude<ReturnType<typeof mapMarcusStatus>, 'unavailable'>, seen: SeenAgent, events: RawEvent[]) {
+  private seenAlive(id: string, status: Exclude<ReturnType<typeof mapMarcusStatus>, 'unavailable'>, said: string, changed: boolean, seen: SeenAgent, events: RawEvent[]) {
     const stored = useDatabase().sqlite.prepare('SELECT status FROM agents WHERE id = ?').get(id) as { status: string } | undefined
     const now = Date.now()
     const down = stored?.status === 'unavailable'
+    if (!down && !changed && stored && status !== stored.status && WORKING.has(status) && WORKING.has(stored.status)) {
+      events.push({ kind: 'agent.status', agent_id: id, status, reason: `marcus: ${said}` })
+    }
     if (!down && now - seen.beatAt < Math.min(useConfig().activityTimeoutMs / 3, 60_000)) return
     events.push({ kind: 'agent.heartbeat', agent_id: id, ...(down ? { status } : {}) })
     seen.beatAt = now

@@ -128,12 +128,11 @@ describe('Marcus MCP connector', () => {
       json: { events: [{ kind: 'agent.status', project_id: 'proj-fake', agent_id: 'worker-b', status: 'unavailable', reason: 'no activity for 15 min' }] },
     })
     expect(marked.body.stored).toBe(1)
+    // Back as Marcus says (`working`), whether the poll or the health monitor saw it first.
     const back = await waitFor(async () => {
       const { body } = await api(server.url, '/api/agents/worker-b/status')
-      return body.status !== 'unavailable' ? body : undefined
+      return body.status === 'busy' ? body : undefined
     }, 5000)
-    // Marcus says `working`.
-    expect(back.status).toBe('busy')
     expect(back.health.last_heartbeat).not.toBeNull()
   })
 
