@@ -111,7 +111,7 @@ describe('costs, insights and context in Chromium', () => {
     await page.getByRole('button', { name: 'Remove budget Daily cap' }).click()
     await page.getByRole('dialog', { name: 'Remove budget Daily cap?' }).getByRole('button', { name: 'Remove' }).click()
     await page.getByRole('status').filter({ hasText: 'Budget removed.' }).waitFor()
-    await expect(page.getByRole('cell', { name: 'Daily cap', exact: true }).count()).resolves.toBe(0)
+    await expect.poll(() => page.getByRole('cell', { name: 'Daily cap', exact: true }).count()).toBe(0)
 
     await page.getByRole('region', { name: 'Notification targets of Nightly' }).getByText('https://hooks.slack.example').waitFor()
     await screenshot(page, 'settings')
