@@ -14,6 +14,7 @@ import { BUILTIN_PRICES, candidatePrices, comparePrices, dayMs, patternMatches, 
 import { DAY_MS, HOUR_MS, priceBook, priceTableChanged } from './costs-projection'
 import { costStatement } from './costs'
 import { type Sqlite, useDatabase } from './db'
+import { retainedFrom } from './maintenance'
 import { apiError } from './errors'
 import { iso } from './ids'
 
@@ -77,8 +78,10 @@ const MONTH_OF_DAY = `CAST(strftime('%s', day / 1000, 'unixepoch', 'start of mon
 function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number {
   const provider = key.provider === '' ? null : key.provider
   const timeline = priceTimeline(candidatePrices(rows, key.project_id, provider, key.model))
-  const args = { project: key.project_id, model: key.model, provider }
-  const rollupArgs = { project: key.project_id, model: key.model, provider: key.provider }
+  // Retention deletes cost events of whole months and keeps their rollups: rebuild only what is still there.
+  const kept = retainedFrom('cost_events', sqlite)
+  const args = { project: key.project_id, model: key.model, provider, kept }
+  const rollupArgs = { project: key.project_id, model: key.model, provider: key.provider, kept }
   const run = sqlite.transaction(() => {
     let changed = 0
     for (const span of timeline) {
@@ -98,30 +101,30 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
       }
     }
     const rollupKey = 'project_id = @project AND model = @model AND provider = @provider'
-    costStatement(sqlite, `DELETE FROM cost_hourly WHERE ${rollupKey}`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_daily WHERE ${rollupKey}`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_monthly WHERE ${rollupKey}`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_model_hourly WHERE ${rollupKey}`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_model_daily WHERE ${rollupKey}`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_task_daily WHERE ${rollupKey}`).run(rollupArgs)
+    costStatement(sqlite, `DELETE FROM cost_hourly WHERE ${rollupKey} AND hour >= @kept`).run(rollupArgs)
+    costStatement(sqlite, `DELETE FROM cost_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
+    costStatement(sqlite, `DELETE FROM cost_monthly WHERE ${rollupKey} AND month >= @kept`).run(rollupArgs)
+    costStatement(sqlite, `DELETE FROM cost_model_hourly WHERE ${rollupKey} AND hour >= @kept`).run(rollupArgs)
+    costStatement(sqlite, `DELETE FROM cost_model_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
+    costStatement(sqlite, `DELETE FROM cost_task_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
     costStatement(sqlite, `INSERT INTO cost_hourly (project_id, hour, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${HOUR_MS}) * ${HOUR_MS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
-      FROM cost_events WHERE ${KEY} GROUP BY 2, 3`).run(args)
+      FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2, 3`).run(args)
     costStatement(sqlite, `INSERT INTO cost_daily (project_id, day, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${DAY_MS}) * ${DAY_MS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
-      FROM cost_events WHERE ${KEY} GROUP BY 2, 3`).run(args)
+      FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2, 3`).run(args)
     costStatement(sqlite, `INSERT INTO cost_monthly (project_id, month, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, ${MONTH_OF_TS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
-      FROM cost_events WHERE ${KEY} GROUP BY 2, 3`).run(args)
+      FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2, 3`).run(args)
     costStatement(sqlite, `INSERT INTO cost_model_hourly (project_id, hour, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${HOUR_MS}) * ${HOUR_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
-      FROM cost_events WHERE ${KEY} GROUP BY 2`).run(args)
+      FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2`).run(args)
     costStatement(sqlite, `INSERT INTO cost_model_daily (project_id, day, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
-      FROM cost_events WHERE ${KEY} GROUP BY 2`).run(args)
+      FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2`).run(args)
     costStatement(sqlite, `INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, task_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
-      FROM cost_events WHERE ${KEY} AND task_id IS NOT NULL GROUP BY 2, 3`).run(args)
+      FROM cost_events WHERE ${KEY} AND ts >= @kept AND task_id IS NOT NULL GROUP BY 2, 3`).run(args)
     // A task's monthly row holds every model: rebuilt from the (already rebuilt) daily rows of the tasks this model touched.
     const tasks = `SELECT DISTINCT task_id FROM cost_task_daily WHERE ${rollupKey}`
     costStatement(sqlite, `DELETE FROM cost_task_monthly WHERE project_id = @project AND task_id IN (${tasks})`).run(rollupArgs)

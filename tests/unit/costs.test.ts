@@ -100,6 +100,23 @@ describe('the model price table', () => {
     expect(rows('SELECT sum(cost) AS c FROM cost_task_daily')).toEqual([{ c: null }])
   })
 
+  it('re-costs only what retention kept, leaving the rollups of deleted months as they were', () => {
+    const feb = Date.UTC(2026, 1, 10)
+    usage({ model: 'claude-sonnet-4-5', provider: 'anthropic', input_tokens: 1_000_000, ts: feb })
+    usage({ model: 'claude-sonnet-4-5', provider: 'anthropic', input_tokens: 1_000_000, ts: T0 })
+    // What a retention pass does: whole months of usage go, their rollups stay.
+    const march = Date.UTC(2026, 2, 1)
+    useDatabase().sqlite.prepare('DELETE FROM cost_events WHERE ts < ?').run(march)
+    useDatabase().sqlite.prepare('INSERT INTO retention_state (kind, deleted_before, rows_deleted, updated_at) VALUES (?, ?, 1, ?)').run('cost_events', march, T0)
+
+    createPrice(member, { model_pattern: 'claude-sonnet-4-5*', project_id: 'p', input_per_mtok: 1, output_per_mtok: 5 })
+    for (const table of ['cost_daily', 'cost_monthly', 'cost_model_daily']) {
+      const column = table === 'cost_monthly' ? 'month' : 'day'
+      expect(rows(`SELECT sum(cost) AS c FROM ${table} WHERE ${column} < ?`, march), table).toEqual([{ c: 3 }])
+      expect(rows(`SELECT sum(cost) AS c FROM ${table} WHERE ${column} >= ?`, march), table).toEqual([{ c: 1 }])
+    }
+  })
+
   it('applies a price only from its effective date, and prices earlier usage when the date moves back', () => {
     usage({ model: 'mystery-2', input_tokens: 1_000_000, ts: T0 })
     usage({ model: 'mystery-2', input_tokens: 1_000_000, ts: T0 + 2 * H })
