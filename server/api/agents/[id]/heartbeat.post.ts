@@ -1,4 +1,5 @@
 import { agentIdParams, heartbeatBody } from '../../../../shared/agents'
+import { agentStatusOf } from '../../../utils/agents'
 
 /** POST /api/agents/{id}/heartbeat: the agent is alive (an `agent.heartbeat` event). */
 export default defineEventHandler(async (event) => {
