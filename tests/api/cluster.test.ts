@@ -150,6 +150,8 @@ describe('node-cluster with two workers and Redis', () => {
       pinned[await roleOf(conn)] ??= conn
     }
     expect(Object.keys(pinned).sort()).toEqual(['follower', 'leader'])
+    const onLeader = pinned.leader!
+    const onFollower = pinned.follower!
     const hits = async (conn: ReturnType<typeof pinnedConnection>) => {
       const metrics = String((await conn.send('/metrics')).body)
       return Number(/^cache_requests_total\{cache="conversation_analytics",result="hit"\} (\d+)/m.exec(metrics)?.[1] ?? 0)
@@ -157,16 +159,16 @@ describe('node-cluster with two workers and Redis', () => {
     const path = '/api/conversations/analytics?project_id=cache'
     const ingestOne = (conn: ReturnType<typeof pinnedConnection>, i: number) =>
       conn.send('/api/ingest', { method: 'POST', token: TEST_ADMIN_KEY, json: { events: [message('cache', i)] } })
-    expect((await ingestOne(pinned.leader, 0)).status).toBe(200)
-    const first = await pinned.leader.send(path, { token: TEST_ADMIN_KEY })
+    expect((await ingestOne(onLeader, 0)).status).toBe(200)
+    const first = await onLeader.send(path, { token: TEST_ADMIN_KEY })
     expect(first.status).toBe(200)
-    const hitsBefore = await hits(pinned.follower)
-    const second = await pinned.follower.send(path, { token: TEST_ADMIN_KEY })
+    const hitsBefore = await hits(onFollower)
+    const second = await onFollower.send(path, { token: TEST_ADMIN_KEY })
     expect(second.body).toEqual(first.body)
-    expect(await hits(pinned.follower)).toBe(hitsBefore + 1)
+    expect(await hits(onFollower)).toBe(hitsBefore + 1)
     // An ingest through the follower; the leader's next answer counts it.
-    expect((await ingestOne(pinned.follower, 1)).status).toBe(200)
-    const third = await pinned.leader.send(path, { token: TEST_ADMIN_KEY })
+    expect((await ingestOne(onFollower, 1)).status).toBe(200)
+    const third = await onLeader.send(path, { token: TEST_ADMIN_KEY })
     expect(third.body.total_messages).toBe(first.body.total_messages + 1)
     for (const conn of opened) conn.close()
   })
@@ -242,7 +244,7 @@ describe('leader failover', () => {
     }, { entry })
     const redis = new Redis(SHARED_REDIS_URL)
     try {
-      const holder = await waitFor(() => redis.get(`${failPrefix}:leader`), 15_000, 100)
+      const holder = await waitFor(async () => (await redis.get(`${failPrefix}:leader`)) ?? undefined, 15_000, 100)
       // The lock names the leader as host:pid:random.
       const leaderPid = Number(holder.split(':')[1])
       expect(Number.isInteger(leaderPid)).toBe(true)
