@@ -85,6 +85,16 @@ function tooLarge(maxBytes: number) {
 }
 
 /** Whether no array or object in `value` is nested deeper than `max` (iterative: deep input must not overflow this check either). */
+/**
+ * For routes that take no body: nothing, or a small JSON object (`{}` from clients that always
+ * send one), is fine; anything bigger is refused like an oversized body elsewhere.
+ */
+export async function readNoBody(event: H3Event): Promise<void> {
+  const length = getRequestHeader(event, 'content-length')
+  if ((length === undefined || length === '0') && !getRequestHeader(event, 'transfer-encoding')) return
+  await readJsonBody(event, 1024)
+}
+
 export function withinDepth(value: unknown, max: number): boolean {
   if (typeof value !== 'object' || value === null) return true
   const stack: [object, number][] = [[value, 1]]

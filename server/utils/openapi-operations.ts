@@ -8,6 +8,7 @@ export const operationRoutes: ApiRoute[] = [
     description: 'Copies the database with SQLite\'s online backup API into the backups folder (SENECA_BACKUP_DIR, default `<data dir>/backups`). '
       + 'The copy is one consistent state even while ingest goes on; download it with the returned `download` path.',
     responses: { 201: json('The backup, complete', backupCreatedResponse) },
+    errors: ['PAYLOAD_TOO_LARGE', 'INVALID_JSON'],
   },
   {
     method: 'get', path: '/api/admin/backups', operationId: 'listBackups', tag: 'Operations', summary: 'List backups, newest first',
@@ -25,5 +26,6 @@ export const operationRoutes: ApiRoute[] = [
     description: 'Deletes what the retention settings (SENECA_RETENTION_*) no longer keep, in small batches, then vacuums (if SENECA_VACUUM) and checkpoints the WAL. '
       + 'The same pass runs every SENECA_RETENTION_INTERVAL_MS.',
     responses: { 200: json('What the pass did', maintenanceResponse) },
+    errors: ['PAYLOAD_TOO_LARGE', 'INVALID_JSON'],
   },
 ]

@@ -5,6 +5,7 @@ import { createBackup } from '../../../utils/backup'
 /** POST /api/admin/backups (admin): an online, consistent copy of the database in the backups folder. */
 export default defineEventHandler(async (event) => {
   requireRole(event, 'admin')
+  await readNoBody(event)
   const backup = await createBackup()
   event.context.audit = { action: 'backup.created', target: backup.name }
   setResponseStatus(event, 201)
