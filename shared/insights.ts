@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { taskStatuses } from './events'
+import { knowledgeNodeTypes } from './knowledge'
 import { idParam, intParam, timeParam } from './query'
 
 /** A query-string decimal within bounds. */
@@ -16,7 +17,7 @@ function numberParam(name: string, min: number, max: number) {
     .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`))
 }
 
-export const knowledgeNodeTypes = ['project', 'agent', 'task', 'decision', 'artifact'] as const
+export { knowledgeNodeTypes }
 export const patternTypes = ['recurring_blocker', 'label_duration', 'best_agent', 'peak_hours', 'stall', 'loop'] as const
 
 // ---------------------------------------------------------------------------------------
