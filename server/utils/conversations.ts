@@ -718,19 +718,17 @@ function fullTextSearch(query: SearchQuery, scope: Scope): MessageSearchResponse
       .all({ ...params, limit: query.limit + 1, offset: query.offset }) as { seq: number }[]
   const hasMore = page.length > query.limit
   if (hasMore) page.length = query.limit
-  // Snippets for the page only. FTS5 evaluates the query once per rowid it is given; a prefix
-  // query re-merges the doclists of every word with that prefix each time, so it gets one pass
-  // over the page's rowid range instead (`+` keeps the IN list from becoming the index constraint).
+  // Snippets for the page only. FTS5 evaluates the query once per rowid it is given (loading
+  // the words' doclists each time, and for a prefix re-merging every word with it), so the page
+  // gets one pass over its rowid range instead (`+` keeps the IN list from becoming the index
+  // constraint): about four times cheaper for a page of 20.
   const seqs = page.map(p => p.seq)
-  const snippetSql = `SELECT ${MESSAGE_COLUMNS}, snippet(messages_fts, 0, '${MARK_OPEN}', '${MARK_CLOSE}', '…', 16) AS snippet
-    FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH @match AND `
   const rows = !page.length
     ? []
-    : (match.includes('"*')
-        ? prepared(sqlite, `${snippetSql} messages_fts.rowid BETWEEN @low AND @high AND +messages_fts.rowid IN (SELECT value FROM json_each(@seqs))`)
-            .all({ match, seqs: JSON.stringify(seqs), low: Math.min(...seqs), high: Math.max(...seqs) })
-        : prepared(sqlite, `${snippetSql} messages_fts.rowid IN (SELECT value FROM json_each(@seqs))`)
-            .all({ match, seqs: JSON.stringify(seqs) })) as (MessageRow & { snippet: string })[]
+    : prepared(sqlite, `SELECT ${MESSAGE_COLUMNS}, snippet(messages_fts, 0, '${MARK_OPEN}', '${MARK_CLOSE}', '…', 16) AS snippet
+        FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH @match
+        AND messages_fts.rowid BETWEEN @low AND @high AND +messages_fts.rowid IN (SELECT value FROM json_each(@seqs))`)
+      .all({ match, seqs: JSON.stringify(seqs), low: Math.min(...seqs), high: Math.max(...seqs) }) as (MessageRow & { snippet: string })[]
   const bySeq = new Map(rows.map(r => [r.seq, r]))
   const results: MessageSearchResult[] = []
   for (const { seq } of page) {
