@@ -38,6 +38,8 @@ export const insightTaskFacts = sqliteTable('insight_task_facts', {
 }, t => [
   index('insight_task_facts_project_status_idx').on(t.projectId, t.status),
   index('insight_task_facts_agent_completed_idx').on(t.agentId, t.completedAt),
+  /** Covers stall detection: the in-progress tasks of projects with their agent and last report, without reading the rows. */
+  index('insight_task_facts_status_idx').on(t.status, t.projectId, t.agentId, t.lastProgressAt, t.taskId),
 ])
 
 /** Which tasks carry a label key: the evidence behind label figures. */

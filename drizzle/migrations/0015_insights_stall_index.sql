@@ -1,0 +1,1 @@
+CREATE INDEX `insight_task_facts_status_idx` ON `insight_task_facts` (`status`,`project_id`,`agent_id`,`last_progress_at`,`task_id`);
