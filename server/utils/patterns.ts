@@ -165,26 +165,27 @@ function peakHours(filter: string, params: Record<string, unknown>, projectId: s
  */
 function stalls(filter: string, params: Record<string, unknown>, factor: number, asOf: number, limit: number): Pattern[] {
   const gaps = stmt(`SELECT project_id, agent_id, gap_n, gap_sum FROM insight_agent_labels WHERE label = '' AND gap_n > 0 AND ${filter}`).all(params) as { project_id: string, agent_id: string, gap_n: number, gap_sum: number }[]
-  const agentGap = new Map(gaps.map(g => [`${g.project_id}\u0000${g.agent_id}`, g.gap_sum / g.gap_n]))
-  const projectGap = new Map<string, { n: number, sum: number }>()
+  const projectGap = new Map<string, { n: number, sum: number, agents: Map<string, number> }>()
   for (const g of gaps) {
-    const p = projectGap.get(g.project_id) ?? { n: 0, sum: 0 }
+    let p = projectGap.get(g.project_id)
+    if (!p) projectGap.set(g.project_id, p = { n: 0, sum: 0, agents: new Map() })
     p.n += g.gap_n
     p.sum += g.gap_sum
-    projectGap.set(g.project_id, p)
+    p.agents.set(g.agent_id, g.gap_sum / g.gap_n)
   }
-  // Across all projects the (project, status) index is still used, one project at a time, instead of reading every task fact.
+  // Read from the covering (status, project, agent, last report, task) index, one project at a time.
+  // Rows as arrays: thousands of open tasks across all projects, most of them dropped below.
   const open = stmt(`SELECT task_id, project_id, agent_id, last_progress_at FROM insight_task_facts
     WHERE status = 'in_progress' AND ${filter === '1' ? 'project_id IN (SELECT id FROM projects)' : filter}
-      AND last_progress_at IS NOT NULL AND last_progress_at < @asOf`).all({ ...params, asOf }) as
-    { task_id: string, project_id: string, agent_id: string | null, last_progress_at: number }[]
-  const stalled: { t: (typeof open)[number], idle: number, usual: number, own: boolean }[] = []
-  for (const t of open) {
-    const own = t.agent_id ? agentGap.get(`${t.project_id}\u0000${t.agent_id}`) : undefined
-    const p = projectGap.get(t.project_id)
+      AND last_progress_at IS NOT NULL AND last_progress_at < @asOf`).raw(true).all({ ...params, asOf }) as [string, string, string | null, number][]
+  type Open = { task_id: string, project_id: string, agent_id: string | null, last_progress_at: number }
+  const stalled: { t: Open, idle: number, usual: number, own: boolean }[] = []
+  for (const [task_id, project_id, agent_id, last_progress_at] of open) {
+    const p = projectGap.get(project_id)
+    const own = agent_id ? p?.agents.get(agent_id) : undefined
     const usual = own ?? (p ? p.sum / p.n : undefined)
-    const idle = asOf - t.last_progress_at
-    if (usual && idle > factor * usual) stalled.push({ t, idle, usual, own: own !== undefined })
+    const idle = asOf - last_progress_at
+    if (usual && idle > factor * usual) stalled.push({ t: { task_id, project_id, agent_id, last_progress_at }, idle, usual, own: own !== undefined })
   }
   // Only the longest-stalled tasks are described (and their rows read).
   stalled.sort((a, b) => b.idle - a.idle || a.t.task_id.localeCompare(b.t.task_id))
