@@ -22,6 +22,11 @@ function prepared(sqlite: Sqlite, sql: string): Statement {
   return statement
 }
 
+/** The agent's project, or undefined for an unknown agent. */
+export function agentProjectOf(id: string): string | undefined {
+  return (prepared(useDatabase().sqlite, 'SELECT project_id FROM agents WHERE id = ?').get(id) as { project_id: string } | undefined)?.project_id
+}
+
 /** The agent's stored status (what a heartbeat answers), or undefined for an unknown agent. */
 export function agentStatusOf(id: string): string | undefined {
   return (prepared(useDatabase().sqlite, 'SELECT status FROM agents WHERE id = ?').get(id) as { status: string } | undefined)?.status

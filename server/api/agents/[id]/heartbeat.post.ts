@@ -1,5 +1,5 @@
 import { agentIdParams, heartbeatBody } from '../../../../shared/agents'
-import { agentStatusOf } from '../../../utils/agents'
+import { agentProjectOf, agentStatusOf } from '../../../utils/agents'
 
 /** POST /api/agents/{id}/heartbeat: the agent is alive (an `agent.heartbeat` event). */
 export default defineEventHandler(async (event) => {
@@ -7,9 +7,9 @@ export default defineEventHandler(async (event) => {
   const { id } = validParams(event, agentIdParams)
   const body = validated(heartbeatBody, await readJsonBody(event, 16 * 1024), 'body')
   const projects = projectScope(principal)
-  const known = useDatabase().sqlite.prepare('SELECT project_id FROM agents WHERE id = ?').get(id) as { project_id: string } | undefined
-  const projectId = known?.project_id ?? (projects?.length === 1 ? projects[0] : undefined)
-  if (known && projects && !projects.includes(known.project_id)) throw apiError('AGENT_NOT_FOUND', `Agent with ID '${id}' does not exist`, { agent_id: id })
+  const known = agentProjectOf(id)
+  const projectId = known ?? (projects?.length === 1 ? projects[0] : undefined)
+  if (known && projects && !projects.includes(known)) throw apiError('AGENT_NOT_FOUND', `Agent with ID '${id}' does not exist`, { agent_id: id })
   const outcome = ingest([{ kind: 'agent.heartbeat', agent_id: id, project_id: projectId, ...body }], `api:${principal.id}`, { projects })
   const result = outcome.results[0]!
   if (result.status === 'rejected') throw apiError(result.error?.code === 'FORBIDDEN' ? 'FORBIDDEN' : 'VALIDATION_FAILED', result.error?.message ?? 'heartbeat refused', { result })
