@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url'
 
 export default defineNuxtConfig({
   modules: ['@pinia/nuxt', '@nuxt/eslint'],
-  devtools: { enabled: false },
   // The dashboards render in the browser: the credential lives in local storage, so the
   // server has nothing of the operator's to render.
   ssr: false,
+  devtools: { enabled: false },
   app: {
     head: {
       title: 'Seneca',

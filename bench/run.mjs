@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { log, machine, repoRoot, report } from './lib.mjs'
 
-const ALL = ['ingest', 'reads', 'backfill', 'websocket', 'gateway', 'agents', 'cluster', 'costs', 'retention', 'dashboard']
+const ALL = ['ingest', 'reads', 'backfill', 'websocket', 'gateway', 'agents', 'cluster', 'costs', 'insights', 'retention', 'dashboard']
 const names = process.argv.slice(2)
 const unknown = names.filter(n => !ALL.includes(n))
 if (unknown.length) {
