@@ -108,6 +108,8 @@ export const eventSchemas = {
     estimated_hours: z.number().min(0).max(100_000).optional(),
     labels: z.array(shortText).max(100).optional(),
     depends_on: z.array(id).max(1000).optional(),
+    /** Dependencies added to those already known (`depends_on` replaces them all). */
+    also_depends_on: z.array(id).max(1000).optional(),
     due_at: timestamp.optional(),
     /** The pipeline run whose stage this task is. */
     pipeline_run_id: id.optional(),

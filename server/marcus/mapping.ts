@@ -57,6 +57,46 @@ const strings = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.filt
 
 const severities = new Set(['low', 'medium', 'high', 'critical'])
 
+/**
+ * Task facts only the answers of Marcus's MCP tools carry (logged as DEBUG thinking): the
+ * board's labels of an assigned task (`request_next_task`), and the tasks that wait for one
+ * (`get_task_context`'s `dependent_tasks`), which become dependency edges added to those known.
+ */
+function toolResponseFacts(context: Rec): [string, RawEvent][] {
+  const response = obj(context.response)
+  if (!response || response.success === false) return []
+  if (context.tool_name === 'request_next_task') {
+    const task = obj(response.task)
+    const taskId = idOf(task?.id)
+    if (!task || !taskId) return []
+    return [['task', {
+      kind: 'task.upserted', task_id: taskId,
+      ...(str(task.name) ? { name: str(task.name) } : {}),
+      ...(str(task.description) ? { description: str(task.description) } : {}),
+      ...(strings(task.labels)?.length ? { labels: strings(task.labels) } : {}),
+    }]]
+  }
+  if (context.tool_name === 'get_task_context') {
+    const ctx = obj(response.context)
+    const taskId = idOf(ctx?.task_id) ?? idOf(obj(context.arguments)?.task_id)
+    const dependents = Array.isArray(ctx?.dependent_tasks) ? ctx.dependent_tasks : []
+    if (!taskId) return []
+    return dependents.flatMap((d, i): [string, RawEvent][] => {
+      const dependent = obj(d)
+      const id = idOf(dependent?.task_id)
+      return id && id !== taskId
+        ? [[`dependent:${i}`, { kind: 'task.upserted', task_id: id, ...(str(dependent!.task_name) ? { name: str(dependent!.task_name) } : {}), also_depends_on: [taskId] }]]
+        : []
+    })
+  }
+  return []
+}
+
+/** Marcus's task ids are strings of digits, sometimes written as numbers. */
+function idOf(v: unknown): string | undefined {
+  return typeof v === 'string' && v ? v : typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : undefined
+}
+
 /** What the mapping produced: events, and whether the record was of a kind it knows. */
 export type Mapped = { events: RawEvent[], known: boolean }
 
@@ -158,6 +198,7 @@ export function mapRecord(kind: MarcusFileKind, rec: Rec, id: string, ctx: Marcu
       // Marcus's log of a tool call answers the agent that made it.
       const caller = str(obj(context.arguments)?.agent_id)
       push('', coordinatorMessage(String(rec.thought ?? ''), 'thinking', { context, level: rec.level }, caller))
+      for (const [suffix, fact] of toolResponseFacts(context)) push(suffix, fact)
       break
     }
     case 'pm_decision': {

@@ -413,6 +413,7 @@ export class Projector {
       this.st.deleteDeps!.run(e.task_id)
       for (const dep of e.depends_on) this.st.insertDep!.run(e.task_id, dep, e.project_id)
     }
+    for (const dep of e.also_depends_on ?? []) this.st.insertDep!.run(e.task_id, dep, e.project_id)
     if (e.pipeline_run_id) this.pipelineStatements().setTaskRun!.run(e.pipeline_run_id, e.task_id)
     this.st.history!.run(e.task_id, e.project_id, null, 'upserted', normaliseTaskStatus(e.status) ?? null, null, null, e.ts, seq)
     return { task_id: e.task_id }

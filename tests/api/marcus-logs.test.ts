@@ -3,7 +3,7 @@
  * every count in the fixture's README, restart without re-import, growing files, partial
  * and malformed lines, new files.
  */
-import { appendFileSync, cpSync, writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { api, sessionA, startServer, tempDir, type TestServer, waitFor } from '../helpers/server'
@@ -129,17 +129,33 @@ describe('Marcus session-a through the API', () => {
     expect(kinds).toEqual({ 'Acknowledge blocker': 3, 'Assign task': 26, 'Register agent': 4, 'Switching project': 1 })
   })
 
-  it('derives 26 assignments of 24 distinct tasks and the final board', async () => {
+  it('derives 26 assignments of 24 distinct tasks and the final board of 25', async () => {
     const assignments = await allEvents('task.assigned')
     expect(assignments).toHaveLength(26)
     expect(new Set(assignments.map(a => a.payload.task_id)).size).toBe(24)
     const { body } = await api(server.url, `/api/tasks?project_id=${PROJECT}&limit=100`)
-    expect(body.total).toBe(24)
+    // The 25th, never assigned, is known from get_task_context's dependent_tasks.
+    expect(body.total).toBe(25)
     const byStatus = body.tasks.reduce((acc: Record<string, number>, t: any) => ({ ...acc, [t.status]: (acc[t.status] ?? 0) + 1 }), {})
-    expect(byStatus).toEqual({ done: 19, blocked: 2, in_progress: 3 })
+    expect(byStatus).toEqual({ done: 19, blocked: 2, in_progress: 3, todo: 1 })
+    expect(body.tasks.find((t: any) => t.id === '2099450444326119129')).toMatchObject({ name: 'Build task list view', status: 'todo' })
     const { body: indexes } = await api(server.url, '/api/tasks/2153554141374901371')
     expect(indexes.assigned_agent_id).toBe('agent-backend-01')
     expect(indexes.history.filter((h: any) => h.action === 'assigned').map((h: any) => h.agent_id)).toEqual(['agent-database-01', 'agent-backend-01'])
+  })
+
+  it('takes labels and dependency edges from the logged tool answers, each edge one the README lists', async () => {
+    const readme = readFileSync(join(sessionA, 'README.md'), 'utf8')
+    const keys = Object.fromEntries([...readme.matchAll(/`(\w+)`=(\d+)/g)].map(m => [m[1], m[2]]))
+    const listed = new Map([...readme.matchAll(/^\| `(\d+)` \| [^|]+ \| \w+ \| ([^|]+) \|/gm)]
+      .map(m => [m[1]!, m[2]!.trim() === '—' ? [] : m[2]!.split(',').map(k => keys[k.trim()])]),
+    )
+    expect(listed.size).toBe(25)
+    const { body } = await api(server.url, `/api/tasks?project_id=${PROJECT}&limit=100`)
+    const edges = body.tasks.flatMap((t: any) => t.depends_on.map((d: string) => [t.id, d]))
+    expect(edges.length).toBeGreaterThan(10)
+    for (const [task, dep] of edges) expect(listed.get(task), `${task} → ${dep}`).toContain(dep)
+    expect(body.tasks.find((t: any) => t.id === '2024559182327091989').labels).toEqual(['backend', 'infrastructure', 'nodejs'])
   })
 
   it('counts progress reports by percent: 25×25, 50×22, 75×21, 100×19', async () => {

@@ -22,9 +22,9 @@ describe('projects', () => {
     const marcus = body.projects.find((p: any) => p.id === MARCUS)
     expect(marcus).toMatchObject({
       name: 'Task Master Test', provider: 'planka', tags: ['test', 'demo'],
-      progress: { total_tasks: 24, completed_tasks: 19, in_progress_tasks: 3, blocked_tasks: 2, completion_percentage: 0.7917 },
+      progress: { total_tasks: 25, completed_tasks: 19, in_progress_tasks: 3, blocked_tasks: 2, completion_percentage: 0.76 },
       team: { total_agents: 4 },
-      health: { risk_level: 'medium', issues: ['2 of 5 open tasks blocked'] },
+      health: { risk_level: 'medium', issues: ['2 of 6 open tasks blocked'] },
     })
     const { body: detail } = await api(server.url, `/api/projects/${MARCUS}`)
     expect(detail.velocity.completed_in_window).toBe(19)

@@ -60,9 +60,9 @@ describe('costs, insights and context in Chromium', () => {
   it('shows patterns, the completion prediction, blockers and learning curves', async () => {
     const { page, errors } = await signedInPage(browser, server)
     await page.goto(`${server.url}/insights`)
-    await page.getByTestId('pattern').filter({ hasText: 'role:Backend Developer' }).first().waitFor()
+    await page.getByTestId('pattern').filter({ hasText: 'agent-backend-01 is the best fit for backend' }).first().waitFor()
     await page.getByRole('heading', { name: 'Predicted completion of Task Master Test' }).waitFor()
-    await page.getByRole('group', { name: 'Remaining' }).getByText('5 tasks').waitFor()
+    await page.getByRole('group', { name: 'Remaining' }).getByText('6 tasks').waitFor()
     await page.getByRole('cell', { name: /PATCH \/api\/tasks\/:id returns 500/ }).waitFor()
     await page.getByRole('button', { name: 'Frontend Agent 01' }).click()
     await page.getByRole('img', { name: /^Learning curve of agent-frontend-01/ }).locator('canvas').first().waitFor()

@@ -31,8 +31,8 @@ describe('projects in Chromium', () => {
     await page.goto(`${server.url}/projects`)
     const row = page.getByTestId('project-row').filter({ hasText: 'Task Master Test' })
     await row.waitFor()
-    await expect(row.getByRole('progressbar').getAttribute('aria-valuenow')).resolves.toBe('79')
-    await expect(row.textContent()).resolves.toContain('19 / 24 done')
+    await expect(row.getByRole('progressbar').getAttribute('aria-valuenow')).resolves.toBe('76')
+    await expect(row.textContent()).resolves.toContain('19 / 25 done')
     // Risk moves as the health monitor marks silent agents: the page shows what the API says now.
     const { body } = await api(server.url, '/api/projects')
     const risk = body.projects.find((p: { id: string }) => p.id === MARCUS_PROJECT).health.risk_level
@@ -50,10 +50,10 @@ describe('projects in Chromium', () => {
     await page.getByRole('heading', { name: 'Task Master Test', level: 1 }).waitFor()
     const graph = page.getByTestId('workflow-graph')
     await graph.waitFor()
-    // Session-a's tasks have no dependencies: one stage, on the critical path, its 24 tasks listed.
+    // Session-a's dependencies (from get_task_context) give four levels; the critical path starts in the first.
     await expect(graph.locator('[data-stage="level-1"]').getAttribute('class')).resolves.toContain('critical')
-    await page.getByRole('cell', { name: 'Add task filtering and search endpoint critical path' }).waitFor()
-    await page.getByRole('img', { name: /^Burndown: 5 of 24 tasks open/ }).waitFor()
+    await page.getByRole('cell', { name: 'Build app layout and navigation shell critical path' }).waitFor()
+    await page.getByRole('img', { name: /^Burndown: 6 of 25 tasks open/ }).waitFor()
     await page.getByTestId('blocker').filter({ hasText: 'PATCH /api/tasks/:id returns 500' }).waitFor()
     await expect(page.getByTestId('decision').count()).resolves.toBe(20)
     await page.getByRole('heading', { name: /Decisions \(34\)/ }).waitFor()
