@@ -6,13 +6,15 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 
 function run(cmd, args) {
   const result = spawnSync(cmd, args, { stdio: 'inherit' })
   if (result.status !== 0) process.exit(result.status ?? 1)
 }
 
-if (process.env.SENECA_SKIP_BUILD !== '1' || !existsSync('.output/server/index.mjs')) {
+const output = process.env.SENECA_OUTPUT_DIR || '.output'
+if (process.env.SENECA_SKIP_BUILD !== '1' || !existsSync(join(output, 'server/index.mjs'))) {
   run('npx', ['nuxt', 'build'])
 }
 if (!existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) {

@@ -27,6 +27,7 @@
 import { statSync } from 'node:fs'
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises'
 import { type SenecaConfig, useConfig } from './config'
+import { monthStart } from './costs-projection'
 import { type Sqlite, useDatabase } from './db'
 import { observeMaintenance, observeRetentionDeleted } from './metrics'
 
@@ -71,12 +72,6 @@ async function rest(since: number) {
   if (spent < 1) await yieldToEventLoop()
   else await sleep(Math.min(100, spent))
   if (cancelled) throw new Cancelled('maintenance cancelled: the server is stopping')
-}
-
-/** The start of the UTC month `ts` falls in. */
-export function monthStart(ts: number): number {
-  const d = new Date(ts)
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
 }
 
 /** Rows of `kind` with `ts` before this may have been deleted by retention (0: none were). */

@@ -47,8 +47,6 @@ import { insightRoutes } from './openapi-insights'
 import { operationRoutes } from './openapi-operations'
 import { dashboardRoutes } from './openapi-dashboards'
 
-export type { ApiResponseSpec, ApiRoute, HttpMethod } from './openapi-spec'
-
 /** Documentation only: the route reads `events` and validates each event on its own, so one bad event never rejects its neighbours. */
 const ingestBody = z.object({
   events: z.array(z.union(eventKinds.map(kind => eventSchemas[kind].meta({ id: eventComponentId(kind) }))))
