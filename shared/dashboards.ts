@@ -38,3 +38,13 @@ export const communicationGraphResponse = z.object({
   omitted_messages: count.describe('Messages on edges beyond `limit`.'),
 }).meta({ id: 'CommunicationGraph' })
 export type CommunicationGraph = z.output<typeof communicationGraphResponse>
+
+/** `GET /api/me`: who the credential is, so a client shows only what it may use. */
+export const meResponse = z.object({
+  id: z.string().describe('`user:<sub>` for a JWT, `key:<id>` for an API key.'),
+  kind: z.enum(['jwt', 'api_key']),
+  role: z.enum(['admin', 'member', 'viewer', 'ingest']),
+  projects: z.union([z.literal('*'), z.array(z.string())]).describe('The projects it may use; `*` for every project.'),
+  expires_at: z.string().nullable().describe('When a JWT expires (ISO-8601); null for API keys.'),
+}).meta({ id: 'Me' })
+export type Me = z.output<typeof meResponse>

@@ -21,7 +21,8 @@ export type Access = 'read' | 'ingest' | 'agent' | 'poll' | 'write' | 'admin'
 
 export function accessFor(method: string, path: string): Access {
   if (adminRoutes.some(r => r.test(path))) return 'admin'
-  if (method === 'GET' && agentPolling.test(path)) return 'poll'
+  // Every credential may poll its commands and ask who it is.
+  if (method === 'GET' && (agentPolling.test(path) || path === '/api/me')) return 'poll'
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return 'read'
   if (path === '/api/ingest' || path === '/api/ingest/') return 'ingest'
   if (method === 'POST' && agentRoutes.some(r => r.test(path))) return 'agent'

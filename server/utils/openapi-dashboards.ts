@@ -1,5 +1,5 @@
 /** The API registry's entries for the routes the dashboards added (see openapi.ts for how an entry reads). */
-import { communicationGraphQuery, communicationGraphResponse } from '../../shared/dashboards'
+import { communicationGraphQuery, communicationGraphResponse, meResponse } from '../../shared/dashboards'
 import { type ApiRoute, json } from './openapi-spec'
 
 export const dashboardRoutes: ApiRoute[] = [
@@ -9,5 +9,10 @@ export const dashboardRoutes: ApiRoute[] = [
       + 'weighted by messages, with the error messages and the mean response time on it; messages without a recipient go to `*`.',
     query: communicationGraphQuery,
     responses: { 200: json('Nodes and edges, heaviest edges first', communicationGraphResponse) },
+  },
+  {
+    method: 'get', path: '/api/me', operationId: 'getMe', tag: 'Access', summary: 'Who the credential is',
+    description: 'The caller\'s identity, role and projects, so a client (the dashboards) offers only what the credential may use.',
+    responses: { 200: json('The caller', meResponse) },
   },
 ]

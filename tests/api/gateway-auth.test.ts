@@ -54,6 +54,16 @@ describe('authentication', () => {
     expect((await api(server.url, '/api/conversations', { auth: userIdToken })).status).toBe(200)
   })
 
+  it('tells any credential who it is at /api/me', async () => {
+    const viewer = await api(server.url, '/api/me', { auth: await mintTestToken({ role: 'viewer', projects: ['alpha'], sub: 'ana' }) })
+    expect(viewer.status).toBe(200)
+    expect(viewer.body).toMatchObject({ id: 'user:ana', kind: 'jwt', role: 'viewer', projects: ['alpha'] })
+    expect(Date.parse(viewer.body.expires_at)).toBeGreaterThan(Date.now())
+    const ingestKey = (await api(server.url, '/api/keys', { method: 'POST', json: { name: 'me-ingest', role: 'ingest', projects: ['*'] } })).body.key
+    expect((await api(server.url, '/api/me', { auth: ingestKey })).body).toMatchObject({ kind: 'api_key', role: 'ingest', projects: '*', expires_at: null })
+    expect((await api(server.url, '/api/me', { auth: false })).status).toBe(401)
+  })
+
   it('refuses forged, expired, unsigned and other-algorithm tokens with 401', async () => {
     const forged = await mintTestToken({ secret: 'not-the-secret' })
     const expired = await mintTestToken({ expiresIn: Math.floor(Date.now() / 1000) - 60 })

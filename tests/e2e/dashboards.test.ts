@@ -18,10 +18,10 @@ const HEARTBEAT_TIMEOUT_MS = 3000
 let server: TestServer
 let browser: Browser
 
-async function signedIn(viewport = { width: 1280, height: 800 }): Promise<{ page: Page, errors: string[] }> {
+async function signedIn(viewport = { width: 1280, height: 800 }, key = server.adminKey): Promise<{ page: Page, errors: string[] }> {
   const page = await browser.newPage({ viewport })
   const errors = watchErrors(page)
-  await page.goto(`${server.url}/login#key=${server.adminKey}`)
+  await page.goto(`${server.url}/login#key=${key}`)
   await page.waitForURL(`${server.url}/`)
   return { page, errors }
 }
@@ -117,6 +117,20 @@ describe('every page with the session-a Marcus fixture', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click()
     await keys.getByRole('row', { name: /e2e reader/ }).getByText('revoked').waitFor()
     await screenshot(page, 'settings')
+    expect(errors).toEqual([])
+  })
+
+  it('a viewer key sees every page without a refused request, and is told keys are for admins', async () => {
+    const { body } = await api(server.url, '/api/keys', { method: 'POST', json: { name: 'e2e viewer', role: 'viewer', projects: ['*'] } })
+    const { page, errors } = await signedIn(undefined, body.key)
+    await page.getByTestId('activity-feed').waitFor()
+    await page.goto(`${server.url}/settings`)
+    await page.getByText('Only admins manage API keys').waitFor()
+    for (const path of ['agents', 'conversations', 'projects', 'pipelines', 'costs', 'insights', 'context']) {
+      await page.goto(`${server.url}/${path}`)
+      await page.getByRole('heading', { level: 1 }).first().waitFor()
+      await page.waitForLoadState('networkidle')
+    }
     expect(errors).toEqual([])
   })
 
