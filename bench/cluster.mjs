@@ -24,7 +24,7 @@ import http from 'node:http'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import {
-  authHeaders, envInt, ingestBody, jwtSecret, log, machine, messageFactory, postAll, repoRoot, report, round, serverEntry, sleep, startServer,
+  authHeaders, deleteRedisKeys, envInt, ingestBody, jwtSecret, log, machine, messageFactory, postAll, repoRoot, report, round, serverEntry, sleep, startServer,
 } from './lib.mjs'
 
 const require = createRequire(import.meta.url)
@@ -59,22 +59,6 @@ async function redisReachable() {
   }
   catch (error) {
     throw new Error(`Redis at ${REDIS_URL} is not reachable (${error.message}); the node-cluster run needs it (BENCH_REDIS_URL)`)
-  }
-  finally {
-    client.disconnect()
-  }
-}
-
-async function deleteKeys(prefix) {
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 })
-  client.on('error', () => {})
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length) await client.unlink(...keys)
-    } while (cursor !== '0')
   }
   finally {
     client.disconnect()
@@ -330,7 +314,7 @@ async function main() {
   }
   finally {
     for (const server of servers) await server.stop(15_000).catch(() => {})
-    await deleteKeys(prefix).catch(() => {})
+    await deleteRedisKeys(REDIS_URL, prefix).catch(() => {})
   }
 }
 

@@ -29,7 +29,7 @@
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import {
-  authHeaders, envInt, envNum, getJson, ingestBody, load, log, machine, messageFactory, postAll, report, round, startServer,
+  authHeaders, deleteRedisKeys, envInt, envNum, getJson, ingestBody, load, log, machine, messageFactory, postAll, report, round, startServer,
 } from './lib.mjs'
 
 const require = createRequire(import.meta.url)
@@ -70,23 +70,6 @@ async function redisReachable(url) {
   }
   catch {
     return false
-  }
-  finally {
-    client.disconnect()
-  }
-}
-
-async function deleteRedisKeys(url, prefix) {
-  const { Redis } = require('ioredis')
-  const client = new Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1 })
-  client.on('error', () => {})
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length) await client.unlink(...keys)
-    } while (cursor !== '0')
   }
   finally {
     client.disconnect()

@@ -733,3 +733,21 @@ export function ingestBody(at, from, to) {
   for (let i = from; i < to; i++) events.push(at(i))
   return JSON.stringify({ events })
 }
+
+/** Deletes a benchmark's Redis keys (`<prefix>:*`) without blocking Redis (SCAN + UNLINK). */
+export async function deleteRedisKeys(url, prefix) {
+  const { Redis } = require('ioredis')
+  const client = new Redis(url, { connectTimeout: 1000, maxRetriesPerRequest: 1 })
+  client.on('error', () => {})
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length) await client.unlink(...keys)
+    } while (cursor !== '0')
+  }
+  finally {
+    client.disconnect()
+  }
+}

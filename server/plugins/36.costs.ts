@@ -6,7 +6,7 @@
  */
 import { syncBuiltinPrices } from '../utils/costs-admin'
 import { checkBudgetsAfter } from '../utils/costs-budgets'
-import { onStoredEvents, type StoredEvent } from '../utils/event-bus'
+import { afterStoredEvents } from '../utils/event-bus'
 
 export default defineNitroPlugin((nitroApp) => {
   try {
@@ -16,26 +16,7 @@ export default defineNitroPlugin((nitroApp) => {
   catch (error) {
     console.error('[seneca] shipped model prices could not be updated', error)
   }
-  let pending: StoredEvent[] = []
-  let scheduled = false
-  const off = onStoredEvents((events) => {
-    // Another process's usage is checked by that process, so a crossing is raised once.
-    const usage = events.filter(e => e.kind === 'cost.usage' && !e.remote)
-    if (!usage.length) return
-    pending.push(...usage)
-    if (scheduled) return
-    scheduled = true
-    setImmediate(() => {
-      scheduled = false
-      const batch = pending
-      pending = []
-      try {
-        checkBudgetsAfter(batch)
-      }
-      catch (error) {
-        console.error('[seneca] budget check failed', error)
-      }
-    })
-  })
+  // Another process's usage is checked by that process, so a crossing is raised once.
+  const off = afterStoredEvents(events => events.filter(e => e.kind === 'cost.usage' && !e.remote), checkBudgetsAfter, 'budget check')
   nitroApp.hooks.hook('close', () => off())
 })

@@ -11,24 +11,15 @@ import type { PriceBody, PriceView, priceListQuery, priceResolveQuery, priceUpda
 import { type Principal, canUseProject } from './auth'
 import { type Scope, inScope } from './access'
 import { BUILTIN_PRICES, candidatePrices, comparePrices, dayMs, patternMatches, priceAt, priceTimeline, type PriceRow } from './costs-prices'
-import { DAY_MS, HOUR_MS, priceBook, priceTableChanged } from './costs-projection'
+import { DAY_MS, HOUR_MS, type PriceDbRow as PricedRow, priceBook, priceTableChanged } from './costs-projection'
 import { costStatement } from './costs'
 import { type Sqlite, useDatabase } from './db'
 import { retainedFrom } from './maintenance'
 import { apiError } from './errors'
 import { iso } from './ids'
 
-type PriceDbRow = {
-  id: number
-  project_id: string | null
-  provider: string | null
-  model_pattern: string
-  input_per_mtok: number
-  output_per_mtok: number
-  cache_read_per_mtok: number | null
-  cache_write_per_mtok: number | null
-  effective_from: number
-  builtin: number
+/** A `model_prices` row with what the API shows besides the price. */
+type PriceDbRow = PricedRow & {
   note: string | null
   created_by: string | null
   updated_at: number

@@ -43,7 +43,8 @@ export function priceTableChanged() {
   bookGeneration++
 }
 
-type PriceDbRow = {
+/** A `model_prices` row as the pricing reads it. */
+export type PriceDbRow = {
   id: number
   project_id: string | null
   provider: string | null

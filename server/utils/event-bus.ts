@@ -31,6 +31,36 @@ export function onStoredEvents(listener: Listener): () => void {
 }
 
 /**
+ * Listens for stored events and reacts to them after the hand-off, not inside it: `select`
+ * sees every delivery and returns the events to react to; they are gathered and `react`
+ * gets them in one batch on the next turn
+ * of the event loop, so a reaction that ingests (alerts, commands, next stages) does so in
+ * seq order after every listener has seen the events that caused it.
+ */
+export function afterStoredEvents(select: (events: StoredEvent[]) => StoredEvent[], react: (batch: StoredEvent[]) => void, what: string): () => void {
+  let pending: StoredEvent[] = []
+  let scheduled = false
+  return onStoredEvents((events) => {
+    const chosen = select(events)
+    if (!chosen.length) return
+    pending.push(...chosen)
+    if (scheduled) return
+    scheduled = true
+    setImmediate(() => {
+      scheduled = false
+      const batch = pending
+      pending = []
+      try {
+        react(batch)
+      }
+      catch (error) {
+        console.error(`[seneca] ${what} failed`, error)
+      }
+    })
+  })
+}
+
+/**
  * With several processes on one database, a sequencer (server/utils/cluster.ts) sits between
  * commit and listeners: it first hands over what other processes stored before these events,
  * so listeners always see one gap-free seq order.

@@ -13,26 +13,12 @@ import { parseJson, round } from './values'
 import {
   ESTIMATION_METHOD, estimation, freshness, hours, labelTable, projectFilter, rate, referenceTime, sampleConfidence, slope, stmt,
 } from '../insights/common'
-
-type Sums = {
-  tasks: number
-  succeeded: number
-  failed: number
-  blocked: number
-  handed_off: number
-  open: number
-  est_n: number
-  est_sum: number
-  act_sum: number
-  ape_sum: number
-  gap_n: number
-  gap_sum: number
-}
+import type { Counters } from '../insights/rollups'
 
 const SUMS = `sum(tasks) AS tasks, sum(succeeded) AS succeeded, sum(failed) AS failed, sum(blocked) AS blocked, sum(handed_off) AS handed_off,
   sum(open) AS open, sum(est_n) AS est_n, sum(est_sum) AS est_sum, sum(act_sum) AS act_sum, sum(ape_sum) AS ape_sum, sum(gap_n) AS gap_n, sum(gap_sum) AS gap_sum`
 
-function counts(s: Sums) {
+function counts(s: Counters) {
   return {
     tasks: s.tasks,
     succeeded: s.succeeded,
@@ -62,7 +48,7 @@ export function listAgentMemory(q: MemoryQuery, scope: Scope) {
   const rows = stmt(`SELECT l.agent_id, a.name, a.type, count(DISTINCT l.project_id) AS projects, ${SUMS}
     FROM insight_agent_labels l LEFT JOIN agents a ON a.id = l.agent_id
     WHERE l.label = '' AND ${projectFilter('l.project_id', q.project_id, scope, params)}
-    GROUP BY l.agent_id HAVING sum(tasks) > 0 ORDER BY l.agent_id`).all(params) as (Sums & { agent_id: string, name: string | null, type: string | null, projects: number })[]
+    GROUP BY l.agent_id HAVING sum(tasks) > 0 ORDER BY l.agent_id`).all(params) as (Counters & { agent_id: string, name: string | null, type: string | null, projects: number })[]
   return {
     agents: rows.map(r => ({
       agent_id: r.agent_id, name: r.name ?? r.agent_id, type: r.type, projects: r.projects,
@@ -78,7 +64,7 @@ export function listAgentMemory(q: MemoryQuery, scope: Scope) {
 function agentSums(agentId: string, projectId: string | undefined, scope: Scope) {
   const params: Record<string, unknown> = { agent: agentId }
   const filter = projectFilter('project_id', projectId, scope, params)
-  const total = stmt(`SELECT ${SUMS}, count(*) AS n FROM insight_agent_labels WHERE agent_id = @agent AND label = '' AND ${filter}`).get(params) as Sums & { n: number }
+  const total = stmt(`SELECT ${SUMS}, count(*) AS n FROM insight_agent_labels WHERE agent_id = @agent AND label = '' AND ${filter}`).get(params) as Counters & { n: number }
   const projects = (stmt(`SELECT project_id FROM insight_agent_labels WHERE agent_id = @agent AND label = '' AND ${filter} AND tasks > 0 ORDER BY project_id`).all(params) as { project_id: string }[]).map(r => r.project_id)
   return { total, projects, params, filter }
 }
@@ -125,7 +111,7 @@ export function agentProfile(agentId: string, q: MemoryQuery, scope: Scope) {
   const { total, projects, params, filter } = agentSums(agentId, q.project_id, scope)
   const meta = requireAgent(agentId, projects, scope)
   const labels = stmt(`SELECT label, ${SUMS} FROM ${labelTable(filter)} WHERE agent_id = @agent AND label <> '' AND ${filter}
-    GROUP BY label HAVING sum(tasks) > 0 ORDER BY sum(tasks) DESC, label`).all(params) as (Sums & { label: string })[]
+    GROUP BY label HAVING sum(tasks) > 0 ORDER BY sum(tasks) DESC, label`).all(params) as (Counters & { label: string })[]
   const skills = labels.map(l => ({
     label: l.label, ...counts(l),
     mean_actual_hours: l.est_n ? round(l.act_sum / l.est_n, 3) : null,
