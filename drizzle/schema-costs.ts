@@ -205,6 +205,63 @@ export const costTaskDaily = sqliteTable('cost_task_daily', {
   index('cost_task_daily_day_idx').on(t.projectId, t.day),
 ])
 
+/**
+ * Per project and agent, all models together, by hour, day and month: agent breakdowns read a
+ * row per agent instead of one per agent and model.
+ */
+export const costAgentHourly = sqliteTable('cost_agent_hourly', {
+  projectId: text('project_id').notNull(),
+  hour: integer('hour').notNull(),
+  agentId: text('agent_id').notNull(),
+  ...rollupFigures,
+}, t => [primaryKey({ columns: [t.projectId, t.hour, t.agentId] }), index('cost_agent_hourly_hour_idx').on(t.hour)])
+
+export const costAgentDaily = sqliteTable('cost_agent_daily', {
+  projectId: text('project_id').notNull(),
+  day: integer('day').notNull(),
+  agentId: text('agent_id').notNull(),
+  ...rollupFigures,
+}, t => [primaryKey({ columns: [t.projectId, t.day, t.agentId] }), index('cost_agent_daily_day_idx').on(t.day)])
+
+export const costAgentMonthly = sqliteTable('cost_agent_monthly', {
+  projectId: text('project_id').notNull(),
+  month: integer('month').notNull(),
+  agentId: text('agent_id').notNull(),
+  ...rollupFigures,
+}, t => [primaryKey({ columns: [t.projectId, t.month, t.agentId] }), index('cost_agent_monthly_month_idx').on(t.month)])
+
+/** Per project and model by UTC month (the monthly rollup without the agent). */
+export const costModelMonthly = sqliteTable('cost_model_monthly', {
+  projectId: text('project_id').notNull(),
+  month: integer('month').notNull(),
+  model: text('model').notNull(),
+  provider: text('provider').notNull(),
+  ...rollupFigures,
+}, t => [primaryKey({ columns: [t.projectId, t.month, t.model, t.provider] }), index('cost_model_monthly_month_idx').on(t.month)])
+
+/**
+ * Per UTC day and model over every project: daily series of all projects read a row per day
+ * and model.
+ */
+export const costDayModel = sqliteTable('cost_day_model', {
+  day: integer('day').notNull(),
+  model: text('model').notNull(),
+  provider: text('provider').notNull(),
+  ...rollupFigures,
+}, t => [primaryKey({ columns: [t.day, t.model, t.provider] })])
+
+/**
+ * Tasks with usage in more than one UTC month, with their first and last such month (kept by
+ * a trigger on `cost_task_monthly`): the only tasks whose cost over a window of several months
+ * can exceed their cost in any one month.
+ */
+export const costTaskSpans = sqliteTable('cost_task_spans', {
+  projectId: text('project_id').notNull(),
+  taskId: text('task_id').notNull(),
+  firstMonth: integer('first_month').notNull(),
+  lastMonth: integer('last_month').notNull(),
+}, t => [primaryKey({ columns: [t.projectId, t.taskId] })])
+
 export type CostEventRow = typeof costEvents.$inferSelect
 export type ModelPriceRow = typeof modelPrices.$inferSelect
 export type BudgetRow = typeof budgets.$inferSelect
