@@ -62,6 +62,8 @@ export function recost(sqlite: Sqlite, affected: (key: Key) => boolean): Recoste
 const ROLLUP_SELECT = `count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), coalesce(sum(cost), 0),
   coalesce(sum(CASE WHEN cost_source = 'reported' THEN cost END), 0), sum(cost_source = 'unpriced')`
 const ROLLUP_INSERT = 'events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
+const ROLLUP_SUM = `sum(events), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(cost), sum(reported_cost),
+  sum(unpriced_events)`
 const KEY = 'project_id = @project AND model = @model AND provider IS @provider'
 const MONTH_OF_TS = `CAST(strftime('%s', ts / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000`
 const MONTH_OF_DAY = `CAST(strftime('%s', day / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000`
@@ -98,6 +100,7 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
     costStatement(sqlite, `DELETE FROM cost_model_hourly WHERE ${rollupKey} AND hour >= @kept`).run(rollupArgs)
     costStatement(sqlite, `DELETE FROM cost_model_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
     costStatement(sqlite, `DELETE FROM cost_task_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
+    costStatement(sqlite, `DELETE FROM cost_model_monthly WHERE ${rollupKey} AND month >= @kept`).run(rollupArgs)
     costStatement(sqlite, `INSERT INTO cost_hourly (project_id, hour, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${HOUR_MS}) * ${HOUR_MS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2, 3`).run(args)
@@ -113,6 +116,20 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
     costStatement(sqlite, `INSERT INTO cost_model_daily (project_id, day, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2`).run(args)
+    costStatement(sqlite, `INSERT INTO cost_model_monthly (project_id, month, model, provider, ${ROLLUP_INSERT})
+      SELECT project_id, ${MONTH_OF_TS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
+      FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2`).run(args)
+    // The rollups without the model (per agent) or without the project (per day and model) are sums over
+    // other keys too: their periods this key has usage in are summed again from the rebuilt rollups.
+    for (const [table, source, column] of [['cost_agent_hourly', 'cost_hourly', 'hour'], ['cost_agent_daily', 'cost_daily', 'day'], ['cost_agent_monthly', 'cost_monthly', 'month']] as const) {
+      const periods = `SELECT ${column} FROM ${source} WHERE ${rollupKey} AND ${column} >= @kept`
+      costStatement(sqlite, `DELETE FROM ${table} WHERE project_id = @project AND ${column} IN (${periods})`).run(rollupArgs)
+      costStatement(sqlite, `INSERT INTO ${table} (project_id, ${column}, agent_id, ${ROLLUP_INSERT})
+        SELECT project_id, ${column}, agent_id, ${ROLLUP_SUM} FROM ${source} WHERE project_id = @project AND ${column} IN (${periods}) GROUP BY 2, 3`).run(rollupArgs)
+    }
+    costStatement(sqlite, `DELETE FROM cost_day_model WHERE model = @model AND provider = @provider AND day >= @kept`).run(rollupArgs)
+    costStatement(sqlite, `INSERT INTO cost_day_model (day, model, provider, ${ROLLUP_INSERT})
+      SELECT day, model, provider, ${ROLLUP_SUM} FROM cost_model_daily WHERE model = @model AND provider = @provider AND day >= @kept GROUP BY 1`).run(rollupArgs)
     costStatement(sqlite, `INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, task_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept AND task_id IS NOT NULL GROUP BY 2, 3`).run(args)

@@ -91,16 +91,15 @@ const FIGURE_ADD = `events = events + excluded.events, input_tokens = input_toke
   cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, cost = cost + excluded.cost,
   reported_cost = reported_cost + excluded.reported_cost, unpriced_events = unpriced_events + excluded.unpriced_events`
 
+/** The rollups the projection keeps (their statements in CostProjector). */
+const ROLLUPS = ['hourly', 'daily', 'monthly', 'modelHourly', 'modelDaily', 'modelMonthly', 'agentHourly', 'agentDaily', 'agentMonthly', 'dayModel', 'task', 'taskMonthly'] as const
+type RollupName = (typeof ROLLUPS)[number]
+
 export class CostProjector {
-  private readonly st: Record<'insert' | 'hourly' | 'daily' | 'monthly' | 'modelHourly' | 'modelDaily' | 'task' | 'taskMonthly', Statement>
+  private readonly st: Record<'insert' | RollupName, Statement>
   private book: PriceBook | undefined
-  private readonly hourly = new Map<string, Rollup>()
-  private readonly daily = new Map<string, Rollup>()
-  private readonly monthly = new Map<string, Rollup>()
-  private readonly modelHourly = new Map<string, Rollup>()
-  private readonly modelDaily = new Map<string, Rollup>()
-  private readonly task = new Map<string, Rollup>()
-  private readonly taskMonthly = new Map<string, Rollup>()
+  /** The batch's rollup rows, per rollup, by key. */
+  private readonly maps = Object.fromEntries(ROLLUPS.map(name => [name, new Map<string, Rollup>()])) as Record<RollupName, Map<string, Rollup>>
 
   constructor(private readonly sqlite: Sqlite) {
     const p = (sql: string) => sqlite.prepare(sql)
@@ -129,6 +128,21 @@ export class CostProjector {
       taskMonthly: p(`INSERT INTO cost_task_monthly (project_id, task_id, month, ${FIGURE_COLUMNS})
         VALUES (@projectId, @taskId, @at, ${FIGURE_VALUES})
         ON CONFLICT(project_id, task_id, month) DO UPDATE SET ${FIGURE_ADD}`),
+      agentHourly: p(`INSERT INTO cost_agent_hourly (project_id, hour, agent_id, ${FIGURE_COLUMNS})
+        VALUES (@projectId, @at, @agentId, ${FIGURE_VALUES})
+        ON CONFLICT(project_id, hour, agent_id) DO UPDATE SET ${FIGURE_ADD}`),
+      agentDaily: p(`INSERT INTO cost_agent_daily (project_id, day, agent_id, ${FIGURE_COLUMNS})
+        VALUES (@projectId, @at, @agentId, ${FIGURE_VALUES})
+        ON CONFLICT(project_id, day, agent_id) DO UPDATE SET ${FIGURE_ADD}`),
+      agentMonthly: p(`INSERT INTO cost_agent_monthly (project_id, month, agent_id, ${FIGURE_COLUMNS})
+        VALUES (@projectId, @at, @agentId, ${FIGURE_VALUES})
+        ON CONFLICT(project_id, month, agent_id) DO UPDATE SET ${FIGURE_ADD}`),
+      modelMonthly: p(`INSERT INTO cost_model_monthly (project_id, month, model, provider, ${FIGURE_COLUMNS})
+        VALUES (@projectId, @at, @model, @provider, ${FIGURE_VALUES})
+        ON CONFLICT(project_id, month, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
+      dayModel: p(`INSERT INTO cost_day_model (day, model, provider, ${FIGURE_COLUMNS})
+        VALUES (@at, @model, @provider, ${FIGURE_VALUES})
+        ON CONFLICT(day, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
     }
   }
 
@@ -158,39 +172,36 @@ export class CostProjector {
     const prov = provider ?? ''
     const hour = Math.floor(e.ts / HOUR_MS) * HOUR_MS
     const day = Math.floor(e.ts / DAY_MS) * DAY_MS
-    add(this.hourly, { projectId: e.project_id, at: hour, agentId, model: e.model, provider: prov }, figures)
     const month = monthStart(e.ts)
-    add(this.daily, { projectId: e.project_id, at: day, agentId, model: e.model, provider: prov }, figures)
-    add(this.monthly, { projectId: e.project_id, at: month, agentId, model: e.model, provider: prov }, figures)
-    add(this.modelHourly, { projectId: e.project_id, at: hour, model: e.model, provider: prov }, figures)
-    add(this.modelDaily, { projectId: e.project_id, at: day, model: e.model, provider: prov }, figures)
+    const m = this.maps
+    add(m.hourly, { projectId: e.project_id, at: hour, agentId, model: e.model, provider: prov }, figures)
+    add(m.daily, { projectId: e.project_id, at: day, agentId, model: e.model, provider: prov }, figures)
+    add(m.monthly, { projectId: e.project_id, at: month, agentId, model: e.model, provider: prov }, figures)
+    add(m.modelHourly, { projectId: e.project_id, at: hour, model: e.model, provider: prov }, figures)
+    add(m.modelDaily, { projectId: e.project_id, at: day, model: e.model, provider: prov }, figures)
+    add(m.modelMonthly, { projectId: e.project_id, at: month, model: e.model, provider: prov }, figures)
+    add(m.agentHourly, { projectId: e.project_id, at: hour, agentId }, figures)
+    add(m.agentDaily, { projectId: e.project_id, at: day, agentId }, figures)
+    add(m.agentMonthly, { projectId: e.project_id, at: month, agentId }, figures)
+    add(m.dayModel, { at: day, model: e.model, provider: prov }, figures)
     if (e.task_id) {
-      add(this.task, { projectId: e.project_id, taskId: e.task_id, at: day, model: e.model, provider: prov }, figures)
-      add(this.taskMonthly, { projectId: e.project_id, taskId: e.task_id, at: month }, figures)
+      add(m.task, { projectId: e.project_id, taskId: e.task_id, at: day, model: e.model, provider: prov }, figures)
+      add(m.taskMonthly, { projectId: e.project_id, taskId: e.task_id, at: month }, figures)
     }
     return { cost, cost_source: source, price_id: priceId, provider }
   }
 
   flush() {
-    const pairs = [
-      [this.hourly, this.st.hourly], [this.daily, this.st.daily], [this.monthly, this.st.monthly], [this.modelHourly, this.st.modelHourly],
-      [this.modelDaily, this.st.modelDaily], [this.task, this.st.task], [this.taskMonthly, this.st.taskMonthly],
-    ] as const
-    for (const [map, st] of pairs) {
-      for (const r of map.values()) st.run({ ...r.key, events: r.events, input: r.input, output: r.output, cacheRead: r.cacheRead, cacheWrite: r.cacheWrite, cost: r.cost, reported: r.reported, unpriced: r.unpriced })
+    for (const name of ROLLUPS) {
+      const st = this.st[name]
+      for (const r of this.maps[name].values()) st.run({ ...r.key, events: r.events, input: r.input, output: r.output, cacheRead: r.cacheRead, cacheWrite: r.cacheWrite, cost: r.cost, reported: r.reported, unpriced: r.unpriced })
     }
     this.discard()
   }
 
   /** Drops the batch's unwritten rollups; the price table is looked at again next batch. */
   discard() {
-    this.hourly.clear()
-    this.daily.clear()
-    this.monthly.clear()
-    this.modelHourly.clear()
-    this.modelDaily.clear()
-    this.task.clear()
-    this.taskMonthly.clear()
+    for (const map of Object.values(this.maps)) map.clear()
     this.book = undefined
   }
 }

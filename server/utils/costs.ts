@@ -144,8 +144,19 @@ function filterSql(f: CostFilter, params: Params, options: { agentColumn?: boole
 }
 
 type Table = 'cost_hourly' | 'cost_daily' | 'cost_monthly'
-/** The hourly and daily rollups without the agent: for answers that neither filter nor group by agent. */
-const WITHOUT_AGENT: Record<Table, string> = { cost_hourly: 'cost_model_hourly', cost_daily: 'cost_model_daily', cost_monthly: 'cost_monthly' }
+/** The rollups without the agent: for answers that neither filter nor group by agent. */
+const WITHOUT_AGENT: Record<Table, string> = { cost_hourly: 'cost_model_hourly', cost_daily: 'cost_model_daily', cost_monthly: 'cost_model_monthly' }
+/** The rollups without the model: for answers by agent that neither filter nor group by model. */
+const WITHOUT_MODEL: Record<Table, string> = { cost_hourly: 'cost_agent_hourly', cost_daily: 'cost_agent_daily', cost_monthly: 'cost_agent_monthly' }
+
+/** Which rollup a filter and grouping need: the one with the fewest rows that still has their columns. */
+function rollupFor(table: Table, f: CostFilter, groupBy: string[]): { name: string, columns: string } {
+  const agent = f.agentId !== undefined || groupBy.includes('agent_id')
+  const model = f.model !== undefined || f.models !== undefined || groupBy.includes('model') || groupBy.includes('provider')
+  if (agent && model) return { name: table, columns: ROLLUP_COLUMNS }
+  if (agent) return { name: WITHOUT_MODEL[table], columns: ROLLUP_COLUMNS.replace('model, provider', `'' AS model, '' AS provider`) }
+  return { name: WITHOUT_AGENT[table], columns: ROLLUP_COLUMNS.replace('agent_id', `'' AS agent_id`) }
+}
 export type Segment = { table: Table, from: number, to: number, sign: 1 | -1 }
 
 const floorDay = (t: number) => Math.floor(t / DAY_MS) * DAY_MS
@@ -227,14 +238,12 @@ export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: 
   const params: Params = {}
   const where = filterSql(f, params)
   const and = where.length ? ` AND ${where.join(' AND ')}` : ''
-  const agentless = f.agentId === undefined && !groupBy.includes('agent_id')
   const parts = costSegments(from, to).map((seg, i) => {
     params[`f${i}`] = seg.from
     params[`t${i}`] = seg.to
     const column = COLUMN[seg.table]
-    const table = agentless ? WITHOUT_AGENT[seg.table] : seg.table
-    const columns = table === seg.table ? ROLLUP_COLUMNS : ROLLUP_COLUMNS.replace('agent_id', `'' AS agent_id`)
-    return `SELECT ${columns}, ${seg.sign} AS s FROM ${table} WHERE ${column} >= @f${i} AND ${column} < @t${i}${and}`
+    const table = rollupFor(seg.table, f, groupBy)
+    return `SELECT ${table.columns}, ${seg.sign} AS s FROM ${table.name} WHERE ${column} >= @f${i} AND ${column} < @t${i}${and}`
   })
   if (!parts.length) return []
   const group = groupBy.join(', ')
@@ -247,14 +256,18 @@ export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: 
 type GroupRow = FigureRow & { project_id: string, agent_id: string, model: string, provider: string }
 
 /**
- * One pass over the window grouped by (project, agent, model, provider); the totals and every
- * breakdown are sums of those groups.
+ * The window grouped by (project, model, provider) from the rollups without the agent, and —
+ * when a breakdown by agent is asked for — by (project, agent) from those without the model;
+ * the totals and every breakdown are sums of those groups.
  */
 function breakdown(sqlite: Sqlite, f: CostFilter, from: number, to: number) {
-  const rows = aggregateCosts(sqlite, f, from, to, ['project_id', 'agent_id', 'model', 'provider']) as unknown as GroupRow[]
+  const rows = aggregateCosts(sqlite, f, from, to, ['project_id', 'model', 'provider']) as unknown as GroupRow[]
+  let agentRows: GroupRow[] | undefined
   const top = (keys: (keyof GroupRow)[], n: number) => {
+    const source = keys.includes('agent_id') ? (agentRows ??= aggregateCosts(sqlite, f, from, to, ['project_id', 'agent_id']) as unknown as GroupRow[]) : rows
+    if (keys.includes('agent_id') && (keys.includes('model') || keys.includes('provider'))) throw new Error('breakdown: no rollup groups by agent and model')
     const groups = new Map<string, FigureRow & Record<string, string>>()
-    for (const r of rows) {
+    for (const r of source) {
       const key = keys.map(k => r[k]).join('\u0000')
       const known = groups.get(key)
       if (known) Object.assign(known, sumRows(known, r))
@@ -278,7 +291,7 @@ function breakdown(sqlite: Sqlite, f: CostFilter, from: number, to: number) {
  *   monthly per-task index;
  * - a window within one month's days: a sum over the daily per-task rows;
  * - longer windows: the candidates are the head (4 × top) of each overlapped month's index
- *   and every task with usage in more than one of those months; their exact figures come from
+ *   and every task with usage in more than one month overlapping them (`cost_task_spans`); their exact figures come from
  *   their daily rows. Any other task has usage in one month only, so it cannot cost more than
  *   the largest of the heads' last entries (a month's total is at least its share of the
  *   window). When the top-th candidate is below that bound, the daily rows of the whole window
@@ -320,9 +333,9 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   }
   const spanParams: Params = { m0: month, m1: d1 }
   const spanWhere = filterSql(f, spanParams, { agentColumn: false })
-  // `+month`: walk the primary key (project, task, month) in order, so the grouping needs no sort.
-  const spanning = costStatement(sqlite, `SELECT project_id, task_id FROM cost_task_monthly WHERE +month >= @m0 AND +month < @m1${spanWhere.length ? ` AND ${spanWhere.join(' AND ')}` : ''}
-    GROUP BY project_id, task_id HAVING count(*) > 1`).all(spanParams) as { project_id: string, task_id: string }[]
+  // Tasks with usage in several months are few (those running across a month's end): listed apart.
+  const spanning = costStatement(sqlite, `SELECT project_id, task_id FROM cost_task_spans WHERE first_month < @m1 AND last_month >= @m0${spanWhere.length ? ` AND ${spanWhere.join(' AND ')}` : ''}`)
+    .all(spanParams) as { project_id: string, task_id: string }[]
   for (const r of spanning) candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
   const exact = costStatement(sqlite, `SELECT ${FIGURES} FROM cost_task_daily WHERE project_id = @project AND task_id = @task AND day >= @d0 AND day < @d1`)
   const ranked = [...candidates.values()]
@@ -557,9 +570,14 @@ export function costTimeseries(q: z.output<typeof costTimeseriesQuery>, scope: S
   const to = nextBucket(q.bucket, starts.at(-1)!)
   const params: Params = { from, to }
   const where = filterSql({ scope, projectId: q.project_id, agentId: q.agent_id, model: q.model }, params)
-  // Without an agent filter or agent series, the rollups without the agent hold the same sums in fewer rows.
-  const agentless = q.agent_id === undefined && q.group_by !== 'agent'
-  const table = q.bucket === 'hour' ? (agentless ? 'cost_model_hourly' : 'cost_hourly') : (agentless ? 'cost_model_daily' : 'cost_daily')
+  // The rollup with the fewest rows that has the columns asked for: without the agent, without the model,
+  // or (for days over every project) without the project.
+  const agent = q.agent_id !== undefined || q.group_by === 'agent'
+  const model = q.model !== undefined || q.group_by === 'model'
+  const project = q.project_id !== undefined || scope !== null || q.group_by === 'project'
+  const table = q.bucket === 'hour'
+    ? (agent ? (model ? 'cost_hourly' : 'cost_agent_hourly') : 'cost_model_hourly')
+    : (agent ? (model ? 'cost_daily' : 'cost_agent_daily') : project ? 'cost_model_daily' : 'cost_day_model')
   const column = q.bucket === 'hour' ? 'hour' : 'day'
   const bucketExpr = q.bucket === 'week'
     ? `day - ((day / ${DAY_MS} + 3) % 7) * ${DAY_MS}`

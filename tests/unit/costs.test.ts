@@ -89,9 +89,12 @@ describe('the model price table', () => {
     expect(month()).toBeCloseTo(3, 9)
     expect(costOf('u-1').price_id).toBe(created.price.id)
     expect(costOf('u-4').cost).toBeCloseTo(3, 9) // the other project keeps the shipped price
-    for (const table of ['cost_hourly', 'cost_daily', 'cost_monthly', 'cost_model_hourly', 'cost_model_daily', 'cost_task_daily', 'cost_task_monthly']) {
+    for (const table of ['cost_hourly', 'cost_daily', 'cost_monthly', 'cost_model_hourly', 'cost_model_daily', 'cost_model_monthly', 'cost_agent_hourly',
+      'cost_agent_daily', 'cost_agent_monthly', 'cost_task_daily', 'cost_task_monthly']) {
       expect(rows(`SELECT sum(cost) AS c FROM ${table} WHERE project_id = ?`, 'p'), table).toEqual([{ c: table.startsWith('cost_task') ? null : 3 }])
     }
+    // Over every project: 3 × $1 in p, $3 at the shipped price in the other.
+    expect(rows('SELECT sum(cost) AS c FROM cost_day_model')).toEqual([{ c: 6 }])
 
     updatePrice(member, created.price.id, { input_per_mtok: 2 }, ['p'])
     expect(month()).toBeCloseTo(6, 9)
@@ -220,7 +223,30 @@ describe('windows, burn rate and projection', () => {
       // The same window read from the rollups without the agent.
       const projects = costProjects(costListQuery.parse({ since: String(a), until: String(b), as_of: String(Date.UTC(2027, 0, 1)) }), null)
       expect(projects.projects.reduce((sum, p) => sum + p.cost, 0)).toBeCloseTo(direct(hourA, hourB), 6)
+      // Agents from the rollups without the model, models from those without the agent.
+      const grouped = (column: string) => rows<{ key: string, cost: number }>(`SELECT ${column} AS key, sum(cost) AS cost FROM cost_events WHERE ts >= ? AND ts < ?
+        GROUP BY ${column} ORDER BY cost DESC, count(*) DESC, ${column}`, hourA, hourB).map(r => [r.key, round6(r.cost)])
+      expect(s.by_agent.map(x => [x.agent_id, round6(x.cost)])).toEqual(grouped('agent_id'))
+      expect(s.by_model.map(x => [x.model, round6(x.cost)])).toEqual(grouped('model'))
     }
+  })
+
+  it('answers a daily series of every project from the rollup per day and model, as the per-project rollups do', () => {
+    const start = Date.UTC(2026, 1, 20)
+    ingest(Array.from({ length: 120 }, (_, i) => ({
+      kind: 'cost.usage', id: `d-${i}`, project_id: ['p', 'q', 'r'][i % 3], agent_id: `a${i % 5}`, model: ['m', 'n'][i % 2], cost: 1 + (i % 7) / 4, ts: start + i * 7 * H,
+    })), 'test')
+    for (const bucket of ['day', 'week', 'month'] as const) {
+      for (const group_by of [undefined, 'model'] as const) {
+        const q = costTimeseriesQuery.parse({ bucket, since: String(start), until: String(start + 40 * 24 * H), ...(group_by ? { group_by } : {}) })
+        const all = costTimeseries(q, null)
+        expect(all, `${bucket} ${group_by}`).toEqual(costTimeseries(q, ['p', 'q', 'r']))
+        expect(all.points.reduce((sum, p) => sum + p.cost, 0)).toBeCloseTo(row<{ c: number }>('SELECT sum(cost) AS c FROM cost_events').c, 6)
+      }
+    }
+    const byAgent = costTimeseries(costTimeseriesQuery.parse({ bucket: 'hour', since: String(start), until: String(start + 48 * H), group_by: 'agent' }), null)
+    expect(byAgent.series?.map(x => [x.key, x.cost])).toEqual(rows<{ key: string, cost: number }>(`SELECT agent_id AS key, sum(cost) AS cost FROM cost_events
+      WHERE ts < ? GROUP BY agent_id ORDER BY cost DESC, agent_id`, start + 48 * H).map(r => [r.key, round6(r.cost)]))
   })
 
   it('computes UTC periods: days, ISO weeks from Monday, months', () => {
@@ -254,6 +280,70 @@ describe('windows, burn rate and projection', () => {
     const agent = costAgent('b', { ...q }, null, T0)
     expect(agent.totals.cost).toBe(2)
     expect(agent.by_task).toMatchObject([{ task_id: 't1', cost: 2 }])
+  })
+})
+
+describe('derived rollups', () => {
+  const f = 'sum(events) AS events, round(sum(cost), 6) AS cost, sum(input_tokens) AS input, sum(unpriced_events) AS unpriced'
+  /** Every derived rollup holds the sums of the rollup it is derived from, and the base rollups those of the usage rows. */
+  function consistent(label: string) {
+    const same = (derived: string, source: string) => expect(rows(derived), `${label}: ${derived}`).toEqual(rows(source))
+    same(`SELECT project_id, hour, agent_id, ${f} FROM cost_agent_hourly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, `SELECT project_id, hour, agent_id, ${f} FROM cost_hourly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+    same(`SELECT project_id, day, agent_id, ${f} FROM cost_agent_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, `SELECT project_id, day, agent_id, ${f} FROM cost_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+    same(`SELECT project_id, month, agent_id, ${f} FROM cost_agent_monthly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, `SELECT project_id, month, agent_id, ${f} FROM cost_monthly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+    same(`SELECT project_id, month, model, provider, ${f} FROM cost_model_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, `SELECT project_id, month, model, provider, ${f} FROM cost_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
+    same(`SELECT day, model, provider, ${f} FROM cost_day_model GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, `SELECT day, model, provider, ${f} FROM cost_model_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+    same('SELECT project_id, task_id, first_month, last_month FROM cost_task_spans ORDER BY 1, 2',
+      'SELECT project_id, task_id, min(month) AS first_month, max(month) AS last_month FROM cost_task_monthly GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2')
+  }
+  function load() {
+    // Feb to April; tasks t0…t24 each get usage every ~9.7 days, so most run across a month's end.
+    ingest(Array.from({ length: 200 }, (_, i) => ({
+      kind: 'cost.usage', id: `r-${i}`, project_id: i % 4 ? 'p' : 'q', agent_id: `a${i % 3}`, task_id: `t${i % 25}`, provider: 'anthropic',
+      model: i % 5 ? 'claude-sonnet-4-5' : 'claude-haiku-4-5', input_tokens: 1000 * (1 + (i % 9)), output_tokens: 100 * (i % 4),
+      ...(i % 11 === 0 ? { cost: 0.5 } : {}), ts: Date.UTC(2026, 1, 1) + i * 10 * H,
+    })), 'test')
+  }
+
+  it('keeps every derived rollup in step through ingest, a price change, its re-costing and its removal', () => {
+    load()
+    consistent('ingest')
+    expect(rows<{ n: number }>('SELECT count(*) AS n FROM cost_task_spans')[0]!.n).toBeGreaterThan(10)
+    const sonnet = () => rows<{ c: number }>(`SELECT round(sum(cost), 6) AS c FROM cost_day_model WHERE model = 'claude-sonnet-4-5'`)[0]!.c
+    const before = sonnet()
+    const created = createPrice(member, { model_pattern: 'claude-sonnet-4-5*', project_id: 'p', input_per_mtok: 1, output_per_mtok: 5, cache_read_per_mtok: 0.1, cache_write_per_mtok: 1 })
+    expect(created.recosted.events).toBeGreaterThan(0)
+    consistent('override')
+    expect(sonnet()).toBeLessThan(before)
+    updatePrice(member, created.price.id, { input_per_mtok: 2 }, ['p'])
+    consistent('changed')
+    deletePrice(member, created.price.id, ['p'])
+    consistent('removed')
+    expect(sonnet()).toBeCloseTo(before, 6)
+  })
+
+  it('keeps the derived rollups of months retention deleted, and rebuilds only what it kept', () => {
+    load()
+    const march = Date.UTC(2026, 2, 1)
+    const old = () => ({
+      agents: rows(`SELECT project_id, day, agent_id, ${f} FROM cost_agent_daily WHERE day < ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, march),
+      months: rows(`SELECT project_id, month, agent_id, ${f} FROM cost_agent_monthly WHERE month < ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, march),
+      models: rows(`SELECT project_id, month, model, ${f} FROM cost_model_monthly WHERE month < ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, march),
+      days: rows(`SELECT day, model, ${f} FROM cost_day_model WHERE day < ? GROUP BY 1, 2 ORDER BY 1, 2`, march),
+      spans: rows('SELECT * FROM cost_task_spans ORDER BY 1, 2'),
+    })
+    const kept = old()
+    expect(kept.agents.length).toBeGreaterThan(0)
+    // What a retention pass does: whole months of usage go, their rollups stay.
+    useDatabase().sqlite.prepare('DELETE FROM cost_events WHERE ts < ?').run(march)
+    useDatabase().sqlite.prepare('INSERT INTO retention_state (kind, deleted_before, rows_deleted, updated_at) VALUES (?, ?, 1, ?)').run('cost_events', march, T0)
+    createPrice(member, { model_pattern: 'claude-sonnet-4-5*', project_id: 'p', input_per_mtok: 1, output_per_mtok: 5 })
+    expect(old()).toEqual(kept)
+    consistent('after retention')
+    // February is still answered in full from the rollups.
+    const feb = summary({ since: String(Date.UTC(2026, 1, 1)), until: String(march), as_of: String(T0) })
+    expect(feb.totals.events).toBe(rows<{ n: number }>('SELECT sum(events) AS n FROM cost_monthly WHERE month = ?', Date.UTC(2026, 1, 1))[0]!.n)
+    expect(feb.by_agent.reduce((sum, a) => sum + a.cost, 0)).toBeCloseTo(feb.totals.cost, 6)
   })
 })
 
