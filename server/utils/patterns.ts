@@ -43,8 +43,6 @@ export type PatternQuery = {
 /** Agents listed in a best-agent pattern's ranking. */
 const BEST_AGENTS_SHOWN = 5
 
-type LabelRow = { label: string, agent_id: string, tasks: number, succeeded: number, failed: number, blocked: number, est_n: number, est_sum: number, act_sum: number }
-
 /** Recurring blockers: groups with at least `min` occurrences. */
 function recurringBlockers(filter: string, params: Record<string, unknown>, min: number, asOf: number, limit: number): Pattern[] {
   const rows = stmt(`SELECT project_id, key, occurrences, resolved, open_count, resolved_delay_ms, open_count * @asOf - open_reported_sum AS open_delay, sample, last_reported_at
@@ -70,25 +68,31 @@ function recurringBlockers(filter: string, params: Record<string, unknown>, min:
   })
 }
 
-function labelRows(filter: string, params: Record<string, unknown>): LabelRow[] {
-  return stmt(`SELECT label, agent_id, sum(tasks) AS tasks, sum(succeeded) AS succeeded, sum(failed) AS failed, sum(blocked) AS blocked,
-      sum(est_n) AS est_n, sum(est_sum) AS est_sum, sum(act_sum) AS act_sum
-    FROM ${labelTable(filter)} WHERE label <> '' AND ${filter} GROUP BY label, agent_id HAVING sum(tasks) > 0`).all(params) as LabelRow[]
+type LabelTotals = { label: string, tasks: number, est_n: number, est_sum: number, act_sum: number, agents: number }
+type AgentRow = { label: string, agent_id: string, succeeded: number, failed: number, blocked: number, est_sum: number, act_sum: number, agents: number }
+
+/**
+ * The per-agent, per-label counters the filter selects, one row per (label, agent): as stored
+ * when the filter reads one row per pair (all projects' totals, or one project), else summed
+ * over the projects.
+ */
+function agentLabelRows(filter: string, params: Record<string, unknown>, columns: string[]): string {
+  const onePerPair = filter === '1' || params.project !== undefined
+  return onePerPair
+    ? `SELECT label, agent_id, ${columns.join(', ')} FROM ${labelTable(filter)} WHERE label <> '' AND ${filter}`
+    : `SELECT label, agent_id, ${columns.map(c => `sum(${c}) AS ${c}`).join(', ')} FROM ${labelTable(filter)} WHERE label <> '' AND ${filter} GROUP BY label, agent_id`
+}
+
+/** Per label key over the agents (summed in SQL: one row per label instead of one per agent and label). */
+function labelTotals(filter: string, params: Record<string, unknown>): LabelTotals[] {
+  return stmt(`SELECT label, sum(tasks) AS tasks, sum(est_n) AS est_n, sum(est_sum) AS est_sum, sum(act_sum) AS act_sum, count(*) AS agents
+    FROM (${agentLabelRows(filter, params, ['tasks', 'est_n', 'est_sum', 'act_sum'])}) WHERE tasks > 0 GROUP BY label`).all(params) as LabelTotals[]
 }
 
 /** Per label key: how long its tasks take against their estimates. */
-function labelDurations(rows: LabelRow[], projectId: string | null): Pattern[] {
-  const byLabel = new Map<string, { tasks: number, est_n: number, est_sum: number, act_sum: number, agents: number }>()
-  for (const r of rows) {
-    const l = byLabel.get(r.label) ?? { tasks: 0, est_n: 0, est_sum: 0, act_sum: 0, agents: 0 }
-    l.tasks += r.tasks
-    l.est_n += r.est_n
-    l.est_sum += r.est_sum
-    l.act_sum += r.act_sum
-    l.agents++
-    byLabel.set(r.label, l)
-  }
-  return [...byLabel].filter(([, l]) => l.est_n > 0).sort((a, b) => b[1].est_n - a[1].est_n || a[0].localeCompare(b[0])).map(([label, l]) => {
+function labelDurations(rows: LabelTotals[], projectId: string | null): Pattern[] {
+  return rows.filter(l => l.est_n > 0).sort((a, b) => b.est_n - a.est_n || a.label.localeCompare(b.label)).map((l) => {
+    const label = l.label
     const ratio = round(l.act_sum / l.est_sum, 4)
     return {
       id: `label_duration:${projectId ?? '*'}:${label}`,
@@ -103,13 +107,33 @@ function labelDurations(rows: LabelRow[], projectId: string | null): Pattern[] {
   })
 }
 
+/**
+ * Per label key, the agents that can be among the first shown: those whose smoothed success
+ * (s + 1) ÷ (f + 2), before rounding, is within 0.0001 of the BEST_AGENTS_SHOWN-th best (an
+ * agent further below cannot rank above them once rounded to 4 digits); `agents` counts every
+ * agent compared. Ranked in SQL so that only those rows are read.
+ */
+function agentCandidates(filter: string, params: Record<string, unknown>): AgentRow[] {
+  return stmt(`WITH a AS (SELECT * FROM (${agentLabelRows(filter, params, ['tasks', 'succeeded', 'failed', 'blocked', 'est_sum', 'act_sum'])})
+      WHERE tasks > 0 AND succeeded + failed > 0),
+    r AS (SELECT *, (succeeded + 1.0) / (succeeded + failed + 2) AS sm, row_number() OVER (PARTITION BY label ORDER BY (succeeded + 1.0) / (succeeded + failed + 2) DESC) AS rn FROM a),
+    cut AS (SELECT label, min(sm) FILTER (WHERE rn <= ${BEST_AGENTS_SHOWN}) AS c, count(*) AS agents FROM r GROUP BY label)
+    SELECT r.label, r.agent_id, r.succeeded, r.failed, r.blocked, r.est_sum, r.act_sum, cut.agents FROM r JOIN cut ON cut.label = r.label WHERE r.sm >= cut.c - 0.0001`)
+    .all(params) as AgentRow[]
+}
+
 /** Per label key: agents ranked by smoothed success rate, then by speed against estimates. */
-function bestAgents(rows: LabelRow[], projectId: string | null): Pattern[] {
-  const byLabel = new Map<string, LabelRow[]>()
-  for (const r of rows) byLabel.set(r.label, [...(byLabel.get(r.label) ?? []), r])
+function bestAgents(rows: AgentRow[], projectId: string | null): Pattern[] {
+  const byLabel = new Map<string, AgentRow[]>()
+  for (const r of rows) {
+    const list = byLabel.get(r.label)
+    if (list) list.push(r)
+    else byLabel.set(r.label, [r])
+  }
   const out: Pattern[] = []
   for (const [label, agents] of [...byLabel].sort((a, b) => a[0].localeCompare(b[0]))) {
-    const ranked = agents.filter(a => a.succeeded + a.failed > 0).map(a => ({
+    const compared = agents[0]!.agents
+    const ranked = agents.map(a => ({
       agent_id: a.agent_id, finished: a.succeeded + a.failed, succeeded: a.succeeded, blocked: a.blocked,
       success_rate: rate(a.succeeded, a.succeeded + a.failed)!, smoothed_success: smoothed(a.succeeded, a.succeeded + a.failed),
       estimate_ratio: a.est_sum > 0 ? round(a.act_sum / a.est_sum, 4) : null,
@@ -122,9 +146,9 @@ function bestAgents(rows: LabelRow[], projectId: string | null): Pattern[] {
       project_id: projectId,
       title: `${best.agent_id} is the best fit for ${label}`,
       description: `${best.agent_id} finished ${best.finished} ${label} task${best.finished === 1 ? '' : 's'}, ${Math.round(best.success_rate * 100)}% successfully`
-        + (best.estimate_ratio !== null ? `, at ${best.estimate_ratio}× the estimate` : '') + `; ${ranked.length} agent${ranked.length === 1 ? '' : 's'} compared.`,
+        + (best.estimate_ratio !== null ? `, at ${best.estimate_ratio}× the estimate` : '') + `; ${compared} agent${compared === 1 ? '' : 's'} compared.`,
       confidence: sampleConfidence(best.finished),
-      evidence: { label, agents_compared: ranked.length, ranking: ranked.slice(0, BEST_AGENTS_SHOWN) },
+      evidence: { label, agents_compared: compared, ranking: ranked.slice(0, BEST_AGENTS_SHOWN) },
       method: `Agents that finished tasks with the label key, ranked by (succeeded + 1) ÷ (finished + 2), then by Σactual ÷ Σestimate (faster first); the first ${BEST_AGENTS_SHOWN} shown. `
         + 'Confidence n ÷ (n + 4) of the best agent\'s finished tasks.',
     })
@@ -164,33 +188,26 @@ function peakHours(filter: string, params: Record<string, unknown>, projectId: s
  * its tasks in the project; the project's mean across agents when it has none).
  */
 function stalls(filter: string, params: Record<string, unknown>, factor: number, asOf: number, limit: number): Pattern[] {
-  const gaps = stmt(`SELECT project_id, agent_id, gap_n, gap_sum FROM insight_agent_labels WHERE label = '' AND gap_n > 0 AND ${filter}`).all(params) as { project_id: string, agent_id: string, gap_n: number, gap_sum: number }[]
-  const projectGap = new Map<string, { n: number, sum: number, agents: Map<string, number> }>()
-  for (const g of gaps) {
-    let p = projectGap.get(g.project_id)
-    if (!p) projectGap.set(g.project_id, p = { n: 0, sum: 0, agents: new Map() })
-    p.n += g.gap_n
-    p.sum += g.gap_sum
-    p.agents.set(g.agent_id, g.gap_sum / g.gap_n)
-  }
-  // Read from the covering (status, project, agent, last report, task) index, one project at a time.
-  // Rows as arrays: thousands of open tasks across all projects, most of them dropped below.
-  const open = stmt(`SELECT task_id, project_id, agent_id, last_progress_at FROM insight_task_facts
-    WHERE status = 'in_progress' AND ${filter === '1' ? 'project_id IN (SELECT id FROM projects)' : filter}
-      AND last_progress_at IS NOT NULL AND last_progress_at < @asOf`).raw(true).all({ ...params, asOf }) as [string, string, string | null, number][]
-  type Open = { task_id: string, project_id: string, agent_id: string | null, last_progress_at: number }
-  const stalled: { t: Open, idle: number, usual: number, own: boolean }[] = []
-  for (const [task_id, project_id, agent_id, last_progress_at] of open) {
-    const p = projectGap.get(project_id)
-    const own = agent_id ? p?.agents.get(agent_id) : undefined
-    const usual = own ?? (p ? p.sum / p.n : undefined)
-    const idle = asOf - last_progress_at
-    if (usual && idle > factor * usual) stalled.push({ t: { task_id, project_id, agent_id, last_progress_at }, idle, usual, own: own !== undefined })
-  }
+  // In SQL, so that only the stalled tasks reach JavaScript: each in-progress task (from the covering
+  // (status, project, agent, last report, task) index) with its agent's usual interval (one primary-key
+  // read) or its project's; the longest idle first (the oldest last report, then the task id), with
+  // the count of all stalled tasks when there are more than are shown.
+  const open = filter === '1' ? 'project_id IN (SELECT id FROM projects)' : filter
+  const stalledSql = `WITH pg AS (SELECT project_id, sum(gap_sum) AS s, sum(gap_n) AS n FROM insight_agent_labels WHERE label = '' AND gap_n > 0 AND ${filter} GROUP BY project_id),
+    t AS (SELECT f.task_id, f.project_id, f.agent_id, f.last_progress_at, a.gap_sum / a.gap_n AS own, pg.s / pg.n AS project_usual
+      FROM (SELECT task_id, project_id, agent_id, last_progress_at FROM insight_task_facts
+        WHERE status = 'in_progress' AND ${open} AND last_progress_at IS NOT NULL AND last_progress_at < @asOf) f
+      LEFT JOIN insight_agent_labels a ON a.project_id = f.project_id AND a.agent_id = f.agent_id AND a.label = '' AND a.gap_n > 0
+      LEFT JOIN pg ON pg.project_id = f.project_id),
+    s AS (SELECT *, coalesce(own, project_usual) AS usual FROM t WHERE coalesce(own, project_usual) > 0 AND @asOf - last_progress_at > @factor * coalesce(own, project_usual))`
+  const args = { ...params, asOf, factor }
+  const rows = stmt(`${stalledSql} SELECT task_id, project_id, agent_id, last_progress_at, usual, own IS NOT NULL AS is_own FROM s ORDER BY last_progress_at, task_id LIMIT @limit`)
+    .all({ ...args, limit }) as { task_id: string, project_id: string, agent_id: string | null, last_progress_at: number, usual: number, is_own: number }[]
+  const stalledTasks = rows.length < limit ? rows.length : (stmt(`${stalledSql} SELECT count(*) AS n FROM s`).get(args) as { n: number }).n
+  const stalled = rows.map(r => ({ t: r, idle: asOf - r.last_progress_at, usual: r.usual, own: r.is_own === 1 }))
   // Only the longest-stalled tasks are described (and their rows read).
-  stalled.sort((a, b) => b.idle - a.idle || a.t.task_id.localeCompare(b.t.task_id))
   const task = stmt(`SELECT name, progress FROM tasks WHERE id = ?`)
-  return stalled.slice(0, limit).map(({ t, idle, usual, own }) => {
+  return stalled.map(({ t, idle, usual, own }) => {
     const row = task.get(t.task_id) as { name: string, progress: number } | undefined
     const times = round(idle / usual, 2)
     return {
@@ -202,7 +219,7 @@ function stalls(filter: string, params: Record<string, unknown>, factor: number,
       confidence: round(Math.min(1, 1 - factor / times + 0.5), 4),
       evidence: {
         task_id: t.task_id, agent_id: t.agent_id, progress: row?.progress ?? null, last_progress_at: iso(t.last_progress_at), idle_hours: hours(idle),
-        usual_interval_hours: hours(usual), usual_from: own ? 'agent' : 'project', times_usual: times, factor, stalled_tasks: stalled.length,
+        usual_interval_hours: hours(usual), usual_from: own ? 'agent' : 'project', times_usual: times, factor, stalled_tasks: stalledTasks,
       },
       method: `In-progress tasks whose last assignment or progress report is older than ${factor}× the usual interval between reports (the holding agent's mean, else the project's). Confidence min(1, 1.5 − factor ÷ times_usual).`,
     }
@@ -234,11 +251,10 @@ export function listPatterns(q: PatternQuery, scope: Scope) {
   const asOf = referenceTime(q.as_of, q.project_id, scope)
   const want = (t: PatternType) => q.type === undefined || q.type === t
   const projectId = q.project_id ?? null
-  const labels = want('label_duration') || want('best_agent') ? labelRows(filter, params) : []
   const patterns: Pattern[] = [
     ...(want('recurring_blocker') ? recurringBlockers(filter, params, q.min_occurrences, asOf, q.limit) : []),
-    ...(want('label_duration') ? labelDurations(labels, projectId).slice(0, q.limit) : []),
-    ...(want('best_agent') ? bestAgents(labels, projectId).slice(0, q.limit) : []),
+    ...(want('label_duration') ? labelDurations(labelTotals(filter, params), projectId).slice(0, q.limit) : []),
+    ...(want('best_agent') ? bestAgents(agentCandidates(filter, params), projectId).slice(0, q.limit) : []),
     ...(want('peak_hours') ? peakHours(filter, params, projectId) : []),
     ...(want('stall') ? stalls(filter, params, q.stall_factor, asOf, q.limit) : []),
     ...(want('loop') ? loops(filter, params, q.limit) : []),
