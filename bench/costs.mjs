@@ -22,8 +22,8 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  authHeaders, dirSizeMb, envInt, envNum, getJson, load, log, machine, postAll, postJson, removeDir, report, rng, round, rssMb, schemaKey,
-  startBareHttp, startServer, tempDir,
+  authHeaders, cpuProfArgs, dirSizeMb, envInt, envNum, getJson, load, log, machine, postAll, postJson, removeDir, report, rng, round, rssMb, schemaKey,
+  startBareHttp, startServer, summariseCpuProfiles, tempDir,
 } from './lib.mjs'
 
 const EVENTS = envInt('BENCH_COST_EVENTS', 1_000_000)
@@ -35,6 +35,7 @@ const CONNECTIONS = Math.max(1, envInt('BENCH_CONNECTIONS', 10))
 const DURATION = Math.max(1, envNum('BENCH_DURATION', 10))
 const WARMUP = envNum('BENCH_WARMUP', 1)
 const REUSE = process.env.BENCH_REUSE === '1'
+const PROFILE = process.env.BENCH_CPU_PROF === '1'
 const ONLY = process.env.BENCH_ROUTES ? new Set(process.env.BENCH_ROUTES.split(',').map(s => s.trim())) : null
 const DATA_VERSION = 2
 const TARGETS = { p95_ms_max: 100 }
@@ -98,8 +99,9 @@ if (REUSE && !reused) removeDir(cacheDir)
 
 // Database upkeep timers (retention, checkpoints, optimize) would stall reads at random moments on
 // this data: they are measured by their own benchmark, not here.
+const profileDir = PROFILE ? tempDir('seneca-bench-prof-') : null
 const server = await startServer({
-  dataDir, readyTimeoutMs: 300_000,
+  dataDir, readyTimeoutMs: 300_000, nodeArgs: PROFILE ? cpuProfArgs(profileDir) : [],
   env: { SENECA_RATE_LIMITS: 'off', SENECA_RETENTION_INTERVAL_MS: String(7 * 24 * H), SENECA_CHECKPOINT_INTERVAL_MS: '0', SENECA_OPTIMIZE_INTERVAL_MS: '0' },
 })
 const base = server.url
@@ -204,5 +206,9 @@ finally {
   await bare.stop?.()
   await server.stop()
   if (!REUSE) removeDir(dataDir)
+}
+if (profileDir) {
+  out.server_profile = summariseCpuProfiles(profileDir)
+  removeDir(profileDir)
 }
 report(out)

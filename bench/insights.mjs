@@ -15,8 +15,12 @@
  *
  * Target: every insight endpoint p95 ≤ 100 ms.
  */
+import { existsSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
-  authHeaders, envInt, envNum, getJson, load, log, machine, postAll, report, rng, round, sleep, startBareHttp, startServer,
+  authHeaders, cpuProfArgs, envInt, envNum, getJson, load, log, machine, postAll, removeDir, report, rng, round, schemaKey, sleep, startBareHttp,
+  startServer, summariseCpuProfiles, tempDir,
 } from './lib.mjs'
 
 const TASKS = Math.max(1, envInt('BENCH_TASKS', 100_000))
@@ -30,6 +34,10 @@ const TASKS_PER_BATCH = Math.max(1, envInt('BENCH_TASKS_PER_BATCH', 500))
 const LOAD_CONCURRENCY = Math.max(1, envInt('BENCH_LOAD_CONCURRENCY', 2))
 const CATCH_UP_TIMEOUT_S = envInt('BENCH_CATCH_UP_TIMEOUT_S', 900)
 const TARGETS = { p95_ms_max: 100 }
+const PROFILE = process.env.BENCH_CPU_PROF === '1'
+const REUSE = process.env.BENCH_REUSE === '1'
+const ONLY = process.env.BENCH_ROUTES ? new Set(process.env.BENCH_ROUTES.split(',').map(s => s.trim())) : null
+const DATA_VERSION = 1
 
 const LABELS = ['api', 'db', 'frontend', 'testing', 'infra', 'docs', 'security', 'performance']
 const BLOCKERS = ['Sandbox {n} is down', 'CI runner {n} out of disk', 'Waiting for API keys for service {n}', 'Flaky integration test {n}', 'Schema migration {n} conflicts']
@@ -95,7 +103,12 @@ function withMessages(events, r, projectId, agent, start) {
 }
 
 const headers = await authHeaders()
-const server = await startServer({ readyTimeoutMs: 120_000 })
+const cacheDir = join(tmpdir(), `seneca-bench-insights-t${TASKS}-p${PROJECTS}-a${AGENTS}-m${MESSAGES_PER_TASK}-s${schemaKey()}-v${DATA_VERSION}`)
+const marker = join(cacheDir, 'bench-complete.json')
+const reused = REUSE && existsSync(marker)
+if (REUSE && !reused) removeDir(cacheDir)
+const profileDir = PROFILE ? tempDir('seneca-bench-prof-') : null
+const server = await startServer({ readyTimeoutMs: 120_000, ...(REUSE ? { dataDir: cacheDir } : {}), nodeArgs: PROFILE ? cpuProfArgs(profileDir) : [] })
 log(`insights: server up (pid ${server.pid}), data dir ${server.dataDir}`)
 
 // --- load ---------------------------------------------------------------------------------
@@ -111,12 +124,12 @@ for (let p = 0; p < PROJECTS; p++) {
     registrations.push({ kind: 'agent.registered', project_id: project(p), agent_id: a, name: `Agent ${a}`, type: LABELS[k % LABELS.length], capabilities: [LABELS[k % LABELS.length]] })
   }
 }
-await postAll(`${server.url}/api/ingest`, 1, () => JSON.stringify({ events: registrations }), { headers })
+if (!reused) await postAll(`${server.url}/api/ingest`, 1, () => JSON.stringify({ events: registrations }), { headers })
 log(`insights: loading ${TASKS} tasks in ${PROJECTS} projects (${batches} requests, ${LOAD_CONCURRENCY} in flight)`)
 const t0 = performance.now()
 let lastLog = t0
 let loaded = 0
-const res = await postAll(`${server.url}/api/ingest`, batches, (b) => {
+const loadAll = () => postAll(`${server.url}/api/ingest`, batches, (b) => {
   const out = []
   for (let i = b * TASKS_PER_BATCH; i < Math.min(TASKS, (b + 1) * TASKS_PER_BATCH); i++) out.push(...taskEvents(i).events)
   events += out.length
@@ -133,6 +146,7 @@ const res = await postAll(`${server.url}/api/ingest`, batches, (b) => {
     }
   },
 })
+const res = reused ? { stored: 0 } : await loadAll()
 if (res.rejected || res.firstError || res.timedOut) {
   await server.stop()
   throw new Error(`loading failed: stored ${res.stored}, rejected ${res.rejected}, ${res.firstError ?? 'timed out'}`)
@@ -151,6 +165,7 @@ while (performance.now() - t1 < CATCH_UP_TIMEOUT_S * 1000) {
 }
 const catchUpS = (performance.now() - t1) / 1000
 log(`insights: rollups current ${round(catchUpS, 1)} s after the last batch (events behind: ${behind})`)
+if (REUSE && !reused && behind === 0) writeFileSync(marker, JSON.stringify({ tasks: TASKS, at: new Date().toISOString() }))
 
 // --- pick subjects that exist ----------------------------------------------------------------
 const someAgents = [...agentsSeen].slice(0, 50)
@@ -195,6 +210,7 @@ await bare.stop()
 routes.bare_nitro_route = await load({ url: server.url, path: '/api/connectors', connections: CONNECTIONS, durationS: DURATION, warmupS: WARMUP, headers })
 const sizes = {}
 for (const [name, pathAt] of Object.entries(endpoints)) {
+  if (ONLY && !ONLY.has(name)) continue
   const first = await getJson(server.url + pathAt(0), { headers, timeoutMs: 60_000 })
   if (first.status !== 200) {
     routes[name] = { path: pathAt(0), skipped: true, reason: `HTTP ${first.status}: ${JSON.stringify(first.body).slice(0, 300)}` }
@@ -207,6 +223,8 @@ for (const [name, pathAt] of Object.entries(endpoints)) {
 }
 const rss = server.rss()
 await server.stop()
+const profile = profileDir ? summariseCpuProfiles(profileDir) : null
+if (profileDir) removeDir(profileDir)
 
 const measured = Object.keys(endpoints).filter(n => routes[n] && !routes[n].skipped)
 const pass = Object.fromEntries(measured.map(n => [n, routes[n].latency_ms.p95 !== null && routes[n].latency_ms.p95 <= TARGETS.p95_ms_max && routes[n].non_2xx === 0]))
@@ -214,11 +232,12 @@ report({
   benchmark: 'insights',
   machine: machine(),
   sizes: { tasks: TASKS, projects: PROJECTS, agents: agentsSeen.size, messages_per_task: MESSAGES_PER_TASK, events: res.stored + registrations.length },
-  loading: { load_s: round(loadS, 1), events_per_s: round(res.stored / loadS, 0), rollup_catch_up_s_after_load: round(catchUpS, 1), events_behind_at_start: behind },
+  loading: { reused, load_s: round(loadS, 1), events_per_s: round(res.stored / loadS, 0), rollup_catch_up_s_after_load: round(catchUpS, 1), events_behind_at_start: behind },
   figures: { routes, response_bytes: sizes, server_rss_mb_at_end: rss.rss_mb },
   baseline: { bare_node_http_p95_ms: routes.bare_node_http.latency_ms.p95, bare_nitro_route_p95_ms: routes.bare_nitro_route.latency_ms.p95 },
   targets: TARGETS,
   pass,
   complete: measured.length === Object.keys(endpoints).length,
   passed: measured.length === Object.keys(endpoints).length && Object.values(pass).every(Boolean),
+  ...(profile ? { server_profile: profile } : {}),
 })
