@@ -214,7 +214,12 @@ export const costAgentHourly = sqliteTable('cost_agent_hourly', {
   hour: integer('hour').notNull(),
   agentId: text('agent_id').notNull(),
   ...rollupFigures,
-}, t => [primaryKey({ columns: [t.projectId, t.hour, t.agentId] }), index('cost_agent_hourly_hour_idx').on(t.hour)])
+}, t => [
+  primaryKey({ columns: [t.projectId, t.hour, t.agentId] }),
+  index('cost_agent_hourly_hour_idx').on(t.hour),
+  /** An agent's burn rate: its first usage and its last hours. */
+  index('cost_agent_hourly_agent_idx').on(t.agentId, t.hour),
+])
 
 export const costAgentDaily = sqliteTable('cost_agent_daily', {
   projectId: text('project_id').notNull(),

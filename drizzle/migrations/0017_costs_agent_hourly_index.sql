@@ -1,0 +1,1 @@
+CREATE INDEX `cost_agent_hourly_agent_idx` ON `cost_agent_hourly` (`agent_id`,`hour`);
