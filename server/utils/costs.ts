@@ -257,15 +257,15 @@ type GroupRow = FigureRow & { project_id: string, agent_id: string, model: strin
 
 /**
  * The window grouped by (project, model, provider) from the rollups without the agent, and —
- * when a breakdown by agent is asked for — by (project, agent) from those without the model;
- * the totals and every breakdown are sums of those groups.
+ * when a breakdown by agent is asked for — by agent from those without the model; the totals
+ * and every breakdown are sums of those groups.
  */
 function breakdown(sqlite: Sqlite, f: CostFilter, from: number, to: number) {
   const rows = aggregateCosts(sqlite, f, from, to, ['project_id', 'model', 'provider']) as unknown as GroupRow[]
   let agentRows: GroupRow[] | undefined
   const top = (keys: (keyof GroupRow)[], n: number) => {
-    const source = keys.includes('agent_id') ? (agentRows ??= aggregateCosts(sqlite, f, from, to, ['project_id', 'agent_id']) as unknown as GroupRow[]) : rows
-    if (keys.includes('agent_id') && (keys.includes('model') || keys.includes('provider'))) throw new Error('breakdown: no rollup groups by agent and model')
+    const source = keys.includes('agent_id') ? (agentRows ??= aggregateCosts(sqlite, f, from, to, ['agent_id']) as unknown as GroupRow[]) : rows
+    if (keys.some(k => k !== 'agent_id') && keys.includes('agent_id')) throw new Error('breakdown: agents are grouped on their own')
     const groups = new Map<string, FigureRow & Record<string, string>>()
     for (const r of source) {
       const key = keys.map(k => r[k]).join('\u0000')
@@ -337,9 +337,11 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   const spanning = costStatement(sqlite, `SELECT project_id, task_id FROM cost_task_spans WHERE first_month < @m1 AND last_month >= @m0${spanWhere.length ? ` AND ${spanWhere.join(' AND ')}` : ''}`)
     .all(spanParams) as { project_id: string, task_id: string }[]
   for (const r of spanning) candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
-  const exact = costStatement(sqlite, `SELECT ${FIGURES} FROM cost_task_daily WHERE project_id = @project AND task_id = @task AND day >= @d0 AND day < @d1`)
-  const ranked = [...candidates.values()]
-    .map(c => ({ project_id: c.project_id, task_id: c.task_id, ...(exact.get({ project: c.project_id, task: c.task_id, d0, d1 }) as FigureRow) }))
+  // The candidates' figures over the window, in one statement: a primary-key range of the daily rows each.
+  const exact = costStatement(sqlite, `SELECT c.value ->> 0 AS project_id, c.value ->> 1 AS task_id, ${FIGURES.replaceAll('sum(', 'sum(d.')}
+    FROM json_each(@candidates) c JOIN cost_task_daily d ON d.project_id = c.value ->> 0 AND d.task_id = c.value ->> 1 AND d.day >= @d0 AND d.day < @d1
+    GROUP BY c.key`).all({ candidates: JSON.stringify([...candidates.values()].map(c => [c.project_id, c.task_id])), d0, d1 }) as (FigureRow & { project_id: string, task_id: string })[]
+  const ranked = exact
     .filter(r => r.events > 0)
     .sort((a, b) => b.cost - a.cost || b.events - a.events || a.task_id.localeCompare(b.task_id) || a.project_id.localeCompare(b.project_id))
   const enough = ranked.length >= top ? ranked[top - 1]!.cost >= bound : candidates.size < k || bound === 0
@@ -370,7 +372,7 @@ export function costBurnRate(sqlite: Sqlite, f: CostFilter, asOf: number, window
   const where = filterSql(f, params)
   const and = where.length ? ` AND ${where.join(' AND ')}` : ''
   const end = Math.floor(asOf / HOUR_MS) * HOUR_MS + HOUR_MS
-  const hourly = f.agentId === undefined ? 'cost_model_hourly' : 'cost_hourly'
+  const hourly = f.agentId === undefined ? 'cost_model_hourly' : f.model === undefined && f.models === undefined ? 'cost_agent_hourly' : 'cost_hourly'
   const first = (costStatement(sqlite, `SELECT min(hour) AS first FROM ${hourly} WHERE hour < @end${and}`).get({ ...params, end }) as { first: number | null }).first
   const start = Math.max(end - windowHours * HOUR_MS, first ?? end - windowHours * HOUR_MS)
   const { cost } = costStatement(sqlite, `SELECT coalesce(sum(cost), 0) AS cost FROM ${hourly} WHERE hour >= @start AND hour < @end${and}`)
@@ -600,7 +602,11 @@ export function costTimeseries(q: z.output<typeof costTimeseriesQuery>, scope: S
   }
   if (!keyColumn) return answer
   const perKey = new Map<string, (FigureRow & { bucket: number })[]>()
-  for (const r of rows) perKey.set(r.key!, [...(perKey.get(r.key!) ?? []), r])
+  for (const r of rows) {
+    const list = perKey.get(r.key!)
+    if (list) list.push(r)
+    else perKey.set(r.key!, [r])
+  }
   const series = [...perKey.entries()]
     .map(([key, list]) => ({ key, cost: list.reduce((s, r) => s + r.cost, 0), list }))
     .sort((a, b) => b.cost - a.cost || a.key.localeCompare(b.key))
