@@ -12,7 +12,8 @@
  * benchmark's events are the only ones, so seqs are contiguous) — enough to count every event
  * exactly, lost or duplicated; BENCH_WS_SAMPLE (20) clients also parse every frame fully and
  * check each event's shape and seq. Per-event latencies come from (frame, seq) pairs and the
- * POST times by seq, computed after the run.
+ * POST times by seq, computed after the run. Clients offer permessage-deflate as browsers do
+ * (BENCH_WS_DEFLATE=0: plain frames), so they inflate what the server compressed.
  *
  * Baseline, same run: a bare `ws` server (own process) sending one ~450-byte text message to
  * the same number of clients in a loop for BENCH_WS_CEILING_S (5) s, skipping a client whose
@@ -22,6 +23,7 @@
  * zero lost, zero duplicated. Also reports the server's RSS before, with clients, and after.
  */
 import { spawn } from 'node:child_process'
+import path from 'node:path'
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import {
@@ -46,6 +48,8 @@ const PHASES = (process.env.BENCH_WS_PHASES || '100:10,2000:10').split(',').map(
 const TARGET_P99_MS = { 100: 100, 2000: 250 }
 const PROJECT = 'ws-bench'
 const PROFILE = process.env.BENCH_CPU_PROF === '1'
+/** Clients offer permessage-deflate, as browsers do (`0`: plain frames only). */
+const DEFLATE = process.env.BENCH_WS_DEFLATE !== '0'
 
 function percentiles(hist, total) {
   const at = (q) => {
@@ -66,7 +70,25 @@ function percentiles(hist, total) {
 const workerCode = `
 const { parentPort, workerData } = require('node:worker_threads')
 const WebSocket = require(workerData.wsPath)
-const { url, count, sample, subscribe } = workerData
+const { url, count, sample, subscribe, deflate } = workerData
+if (deflate) {
+  // Inflate each message synchronously, as a browser does natively. ws's own inflate runs
+  // through an asynchronous queue (10 at a time on the thread pool) that, at 1,000 clients in
+  // two threads, would make the clients the bottleneck. The server compresses every message on
+  // its own (server_no_context_takeover, checked at connect), so no state spans messages.
+  const zlib = require('node:zlib')
+  const PerMessageDeflate = require(workerData.pmdPath)
+  PerMessageDeflate.prototype.decompress = function (data, fin, callback) {
+    (this._benchParts ??= []).push(data)
+    if (!fin) return queueMicrotask(() => callback(null, Buffer.alloc(0)))
+    const input = this._benchParts.length === 1 ? this._benchParts[0] : Buffer.concat(this._benchParts)
+    this._benchParts = []
+    let out
+    try { out = zlib.inflateRawSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH }) }
+    catch (error) { return queueMicrotask(() => callback(error)) }
+    queueMicrotask(() => callback(null, out))
+  }
+}
 const SEQ = Buffer.from('"seq":')
 const clients = []
 
@@ -85,7 +107,7 @@ function makeClient(index) {
     index, full: index < sample, ready: false, expectNext: 0, received: 0, duplicates: 0, lost: 0, frames: 0,
     log: new Float64Array(3 * 256), logLen: 0, shapeErrors: 0, firstError: null, tsLatencies: [], closed: null, resync: null,
   }
-  const ws = new WebSocket(url, { perMessageDeflate: false })
+  const ws = new WebSocket(url, { perMessageDeflate: deflate })
   c.ws = ws
   ws.on('message', (data) => {
     const now = Date.now()
@@ -93,6 +115,8 @@ function makeClient(index) {
     const first = buf.indexOf(SEQ)
     if (first < 0) {
       const msg = JSON.parse(buf.toString())
+      const pmd = ws._extensions['permessage-deflate']
+      if (pmd && !pmd.params.server_no_context_takeover) c.firstError ??= 'deflate without server_no_context_takeover'
       if (subscribe && msg.event === 'connection_established') ws.send(JSON.stringify({ event: 'subscribe', data: subscribe }))
       else if (msg.event === 'subscription_confirmed' || msg.event === 'ready') c.ready = true
       else if (msg.event === 'resync_required') c.resync = msg.data.reason
@@ -160,7 +184,7 @@ function startWorkers(url, subscribe) {
     if (count <= 0) break
     const sample = Math.min(sampleLeft, count)
     sampleLeft -= sample
-    workers.push(new Worker(workerCode, { eval: true, workerData: { wsPath: require.resolve('ws'), url, count, sample, subscribe } }))
+    workers.push(new Worker(workerCode, { eval: true, workerData: { wsPath: require.resolve('ws'), pmdPath: path.join(path.dirname(require.resolve('ws')), 'lib', 'permessage-deflate.js'), url, count, sample, subscribe, deflate: DEFLATE } }))
   }
   const ask = (cmd, type) => Promise.all(workers.map(w => new Promise((resolve) => {
     const on = (m) => {
@@ -440,7 +464,7 @@ const pass = {
 report({
   benchmark: 'websocket',
   ...machine(),
-  params: { clients: CLIENTS, workers: WORKERS, sampled_full_parse_clients: SAMPLE, phases: PHASES, warmup_s: WARMUP_S, tick_ms: TICK_MS, conversations: CONVERSATIONS, project: PROJECT },
+  params: { clients: CLIENTS, workers: WORKERS, clients_offer_deflate: DEFLATE, sampled_full_parse_clients: SAMPLE, phases: PHASES, warmup_s: WARMUP_S, tick_ms: TICK_MS, conversations: CONVERSATIONS, project: PROJECT },
   figures: {
     clients_subscribed: ready,
     messages_stored: stored,

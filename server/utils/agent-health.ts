@@ -12,7 +12,7 @@
  */
 import type { RawEvent } from '../../shared/events'
 import { useConfig } from './config'
-import { useDatabase } from './db'
+import { prepared, useDatabase } from './db'
 import { ingest } from './ingest'
 import { STAGE_LABEL } from './project-templates'
 
@@ -61,7 +61,7 @@ function projectClocks(now: number): Map<string, number> {
 }
 
 function recentQuality(agentId: string, since: number) {
-  return useDatabase().sqlite.prepare(`SELECT count(*) AS messages, sum(message_type IN ('error', 'failure')) AS errors,
+  return prepared(useDatabase().sqlite, `SELECT count(*) AS messages, sum(message_type IN ('error', 'failure')) AS errors,
     avg(response_time_ms) AS avg_response FROM messages WHERE sender = ? AND ts > ?`).get(agentId, since) as { messages: number, errors: number | null, avg_response: number | null }
 }
 

@@ -3,24 +3,12 @@
  * stored tasks and each agent's message totals (`agent_message_totals`, kept by triggers from
  * the hourly rollups), so a list costs a few key lookups per agent however long they ran.
  */
-import type { Statement } from 'better-sqlite3'
 import { inScope, type Scope } from './access'
 import { cachedRead } from './cache'
-import { type Sqlite, useDatabase } from './db'
+import { prepared, useDatabase } from './db'
 import { apiError } from './errors'
 import { iso } from './ids'
 import { round } from './values'
-
-const statements = new WeakMap<Sqlite, Map<string, Statement>>()
-
-/** Statements are prepared once per database: preparing costs more than most of these reads. */
-function prepared(sqlite: Sqlite, sql: string): Statement {
-  let cache = statements.get(sqlite)
-  if (!cache) statements.set(sqlite, (cache = new Map()))
-  let statement = cache.get(sql)
-  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql)))
-  return statement
-}
 
 /** The agent's project, or undefined for an unknown agent. */
 export function agentProjectOf(id: string): string | undefined {

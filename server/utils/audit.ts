@@ -4,7 +4,7 @@
  */
 import { getQuery, type H3Event } from 'h3'
 import type { Principal } from './auth'
-import { useDatabase } from './db'
+import { prepared, useDatabase } from './db'
 import { accessFor, openRoutes } from './gateway'
 import { iso } from './ids'
 
@@ -18,7 +18,7 @@ export type AuditEntry = {
 
 export function recordAudit(event: H3Event | undefined, entry: AuditEntry, principal?: Principal) {
   const who = principal ?? (event?.context.principal as Principal | undefined)
-  useDatabase().sqlite.prepare(`INSERT INTO audit_log (ts, principal, action, project_id, target, result, request_id, details)
+  prepared(useDatabase().sqlite, `INSERT INTO audit_log (ts, principal, action, project_id, target, result, request_id, details)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
     Date.now(), who?.id ?? null, entry.action, entry.projectId ?? null, entry.target ?? null, entry.result,
     (event?.context.requestId as string | undefined) ?? null, entry.details ? JSON.stringify(entry.details) : null,

@@ -13,6 +13,17 @@ import { useConfig } from './config'
 export type Sqlite = Database.Database
 export type Db = ReturnType<typeof drizzle<typeof schema>>
 
+const statements = new WeakMap<Sqlite, Map<string, Database.Statement>>()
+
+/** A statement prepared once per database: preparing costs more than most of the reads on hot paths. */
+export function prepared(sqlite: Sqlite, sql: string): Database.Statement {
+  let cache = statements.get(sqlite)
+  if (!cache) statements.set(sqlite, (cache = new Map()))
+  let statement = cache.get(sql)
+  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql)))
+  return statement
+}
+
 /** Where the generated migrations are: next to the built server, or in the repo. */
 export function migrationsFolder(): string {
   const candidates = [

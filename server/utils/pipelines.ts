@@ -13,7 +13,7 @@ import type { PipelineStageStatus, RawEvent } from '../../shared/events'
 import type { NotificationChannel, PipelineCreateBody, PipelineExecuteBody } from '../../shared/pipelines'
 import { inScope, type Scope, scopeSql } from './access'
 import { useConfig } from './config'
-import { useDatabase } from './db'
+import { prepared, useDatabase } from './db'
 import { apiError } from './errors'
 import type { StoredEvent } from './event-bus'
 import { iso, newId } from './ids'
@@ -173,7 +173,7 @@ export function chooseStageAgent(stage: Pick<StageDef, 'agent_id' | 'capability'
 }
 
 function agentCandidates(projectId: string): AgentCandidate[] {
-  const rows = useDatabase().sqlite.prepare(`SELECT a.id, a.status, a.paused, a.capabilities,
+  const rows = prepared(useDatabase().sqlite, `SELECT a.id, a.status, a.paused, a.capabilities,
       (SELECT count(*) FROM tasks t WHERE t.assigned_agent_id = a.id AND t.status IN ('todo', 'in_progress')) AS open_tasks
     FROM agents a WHERE a.project_id = ? AND a.kind = 'agent'`).all(projectId) as { id: string, status: string, paused: number, capabilities: string, open_tasks: number }[]
   return rows.map(r => ({ id: r.id, status: r.status, paused: r.paused === 1, capabilities: parse<string[]>(r.capabilities, []), open_tasks: r.open_tasks }))
@@ -183,16 +183,16 @@ function agentCandidates(projectId: string): AgentCandidate[] {
 // Advancing runs
 
 function stageRuns(runId: string): StageRunRow[] {
-  return useDatabase().sqlite.prepare(`SELECT run_id, stage_id, status, agent_id, task_id, progress, started_at, finished_at, error, attempt
+  return prepared(useDatabase().sqlite, `SELECT run_id, stage_id, status, agent_id, task_id, progress, started_at, finished_at, error, attempt
     FROM pipeline_stage_runs WHERE run_id = ?`).all(runId) as StageRunRow[]
 }
 
 function runRow(runId: string): RunRow | undefined {
-  return useDatabase().sqlite.prepare('SELECT * FROM pipeline_runs WHERE id = ?').get(runId) as RunRow | undefined
+  return prepared(useDatabase().sqlite, 'SELECT * FROM pipeline_runs WHERE id = ?').get(runId) as RunRow | undefined
 }
 
 function pipelineRow(id: string): PipelineRow | undefined {
-  return useDatabase().sqlite.prepare('SELECT * FROM pipelines WHERE id = ?').get(id) as PipelineRow | undefined
+  return prepared(useDatabase().sqlite, 'SELECT * FROM pipelines WHERE id = ?').get(id) as PipelineRow | undefined
 }
 
 /** The task that carries one attempt of a stage. */
@@ -276,10 +276,10 @@ function followUps(event: StoredEvent): { events: RawEvent[], runs: string[] } {
   const ours = event.source === PIPELINE_SOURCE
   if (!ours && (event.kind === 'task.progress' || (event.kind === 'task.upserted' && typeof p.status === 'string'))) {
     const taskId = String(p.task_id)
-    const stage = sqlite.prepare(`SELECT s.run_id, s.stage_id, s.status, r.pipeline_id, r.project_id FROM pipeline_stage_runs s
+    const stage = prepared(sqlite, `SELECT s.run_id, s.stage_id, s.status, r.pipeline_id, r.project_id FROM pipeline_stage_runs s
       JOIN pipeline_runs r ON r.id = s.run_id WHERE s.task_id = ? AND s.status IN ('pending', 'running') AND r.status = 'running'`)
       .get(taskId) as { run_id: string, stage_id: string, status: string, pipeline_id: string, project_id: string } | undefined
-    const task = sqlite.prepare('SELECT status, progress, assigned_agent_id FROM tasks WHERE id = ?').get(taskId) as TaskState | undefined
+    const task = prepared(sqlite, 'SELECT status, progress, assigned_agent_id FROM tasks WHERE id = ?').get(taskId) as TaskState | undefined
     if (!stage || !task || stage.project_id !== event.projectId) return { events: [], runs: [] }
     const status = task.status === 'done' ? 'completed' : task.status === 'failed' || task.status === 'cancelled' ? 'failed' : 'running'
     if (status === 'running' && stage.status === 'pending' && !task.assigned_agent_id) return { events: [], runs: [] }
@@ -299,8 +299,8 @@ function followUps(event: StoredEvent): { events: RawEvent[], runs: string[] } {
     const events: RawEvent[] = []
     const status = p.status
     if ((status === 'completed' || status === 'failed') && !ours) {
-      const row = sqlite.prepare('SELECT task_id, agent_id FROM pipeline_stage_runs WHERE run_id = ? AND stage_id = ?').get(runId, String(p.stage_id)) as { task_id: string | null, agent_id: string | null } | undefined
-      const task = row?.task_id ? sqlite.prepare('SELECT status, progress, assigned_agent_id FROM tasks WHERE id = ?').get(row.task_id) as TaskState | undefined : undefined
+      const row = prepared(sqlite, 'SELECT task_id, agent_id FROM pipeline_stage_runs WHERE run_id = ? AND stage_id = ?').get(runId, String(p.stage_id)) as { task_id: string | null, agent_id: string | null } | undefined
+      const task = row?.task_id ? prepared(sqlite, 'SELECT status, progress, assigned_agent_id FROM tasks WHERE id = ?').get(row.task_id) as TaskState | undefined : undefined
       if (row?.task_id && task && !['done', 'failed', 'cancelled'].includes(task.status)) {
         events.push({
           kind: 'task.progress', id: `${event.id}:task`, project_id: event.projectId, task_id: row.task_id, status: status === 'completed' ? 'done' : 'failed',
@@ -317,7 +317,7 @@ function followUps(event: StoredEvent): { events: RawEvent[], runs: string[] } {
 
 /** Runs of the project with a stage waiting for an agent. */
 function waitingRuns(projectId: string): string[] {
-  return (useDatabase().sqlite.prepare(`SELECT DISTINCT r.id FROM pipeline_runs r JOIN pipeline_stage_runs s ON s.run_id = r.id
+  return (prepared(useDatabase().sqlite, `SELECT DISTINCT r.id FROM pipeline_runs r JOIN pipeline_stage_runs s ON s.run_id = r.id
     WHERE r.project_id = ? AND r.status = 'running' AND s.status = 'pending' AND s.task_id IS NOT NULL`).all(projectId) as { id: string }[]).map(r => r.id)
 }
 
@@ -472,11 +472,11 @@ function visibleRun(pipeline: PipelineRow, runId: string): RunRow {
 }
 
 function runsOf(pipelineId: string, limit = 1000): RunRow[] {
-  return useDatabase().sqlite.prepare('SELECT * FROM pipeline_runs WHERE pipeline_id = ? ORDER BY started_at DESC, id DESC LIMIT ?').all(pipelineId, limit) as RunRow[]
+  return prepared(useDatabase().sqlite, 'SELECT * FROM pipeline_runs WHERE pipeline_id = ? ORDER BY started_at DESC, id DESC LIMIT ?').all(pipelineId, limit) as RunRow[]
 }
 
 function stageRowsOfPipeline(pipelineId: string): StageRunRow[] {
-  return useDatabase().sqlite.prepare(`SELECT s.run_id, s.stage_id, s.status, s.agent_id, s.task_id, s.progress, s.started_at, s.finished_at, s.error, s.attempt
+  return prepared(useDatabase().sqlite, `SELECT s.run_id, s.stage_id, s.status, s.agent_id, s.task_id, s.progress, s.started_at, s.finished_at, s.error, s.attempt
     FROM pipeline_stage_runs s JOIN pipeline_runs r ON r.id = s.run_id WHERE r.pipeline_id = ?`).all(pipelineId) as StageRunRow[]
 }
 
@@ -487,7 +487,7 @@ export function listPipelines(filters: { project_id?: string }, scope: Scope) {
     where.push('project_id = @project')
     params.project = filters.project_id
   }
-  const rows = useDatabase().sqlite.prepare(`SELECT * FROM pipelines ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY name, id`).all(params) as PipelineRow[]
+  const rows = prepared(useDatabase().sqlite, `SELECT * FROM pipelines ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY name, id`).all(params) as PipelineRow[]
   const now = Date.now()
   const pipelines = rows.map((p) => {
     const stageRows = stageRowsOfPipeline(p.id)
@@ -502,7 +502,7 @@ export function getPipelineDetail(id: string, scope: Scope) {
   const stageRows = stageRowsOfPipeline(p.id)
   const runs = runsOf(p.id)
   const stages = parse<StageDef[]>(p.stages, [])
-  const targets = useDatabase().sqlite.prepare('SELECT pipeline_id, channel, config FROM pipeline_notification_targets WHERE pipeline_id = ? ORDER BY channel').all(p.id) as TargetRow[]
+  const targets = prepared(useDatabase().sqlite, 'SELECT pipeline_id, channel, config FROM pipeline_notification_targets WHERE pipeline_id = ? ORDER BY channel').all(p.id) as TargetRow[]
   return {
     ...pipelineView(p, runs, runId => stageRows.filter(r => r.run_id === runId), stageRows, now),
     notification_targets: targetsView(targets),
@@ -568,7 +568,7 @@ export function definePipeline(body: PipelineCreateBody) {
   }], PIPELINE_SOURCE, { projects: [body.project_id] })
   const result = outcome.results[0]!
   if (result.status === 'rejected') throw apiError('CONFLICT', result.error?.message ?? 'the pipeline was not stored', { pipeline_id: id })
-  const insert = sqlite.prepare(`INSERT OR REPLACE INTO pipeline_notification_targets (pipeline_id, channel, project_id, config, created_at) VALUES (?, ?, ?, ?, ?)`)
+  const insert = prepared(sqlite, `INSERT OR REPLACE INTO pipeline_notification_targets (pipeline_id, channel, project_id, config, created_at) VALUES (?, ?, ?, ?, ?)`)
   for (const [channel, config] of Object.entries(body.notification_targets ?? {})) {
     if (config) insert.run(id, channel, body.project_id, JSON.stringify(config), Date.now())
   }
@@ -577,7 +577,7 @@ export function definePipeline(body: PipelineCreateBody) {
 
 export function executePipeline(id: string, body: PipelineExecuteBody, scope: Scope) {
   const p = visiblePipeline(id, scope)
-  const configured = new Set((useDatabase().sqlite.prepare('SELECT channel FROM pipeline_notification_targets WHERE pipeline_id = ?').all(p.id) as { channel: string }[]).map(r => r.channel))
+  const configured = new Set((prepared(useDatabase().sqlite, 'SELECT channel FROM pipeline_notification_targets WHERE pipeline_id = ?').all(p.id) as { channel: string }[]).map(r => r.channel))
   const issues: { path: string, message: string }[] = []
   for (const when of ['on_completion', 'on_failure'] as const) {
     ;(body.notifications?.[when] ?? []).forEach((channel, i) => {
@@ -645,7 +645,7 @@ type DeliveryRow = {
 
 export function listNotificationDeliveries(id: string, limit: number, scope: Scope) {
   const p = visiblePipeline(id, scope)
-  const rows = useDatabase().sqlite.prepare(`SELECT delivery_id, attempt, run_id, channel, event, status, status_code, error, duration_ms, ts
+  const rows = prepared(useDatabase().sqlite, `SELECT delivery_id, attempt, run_id, channel, event, status, status_code, error, duration_ms, ts
     FROM notification_deliveries WHERE pipeline_id = ? ORDER BY seq DESC LIMIT ?`).all(p.id, limit) as DeliveryRow[]
   return {
     pipeline_id: p.id,
@@ -661,6 +661,6 @@ export function pipelineRunSnapshot(runId: string) {
   const p = pipelineRow(run.pipeline_id)
   if (!p) return undefined
   const view = runView(run, parse<StageDef[]>(p.stages, []), stageRuns(runId), Date.now())
-  const targets = useDatabase().sqlite.prepare('SELECT pipeline_id, channel, config FROM pipeline_notification_targets WHERE pipeline_id = ?').all(p.id) as TargetRow[]
+  const targets = prepared(useDatabase().sqlite, 'SELECT pipeline_id, channel, config FROM pipeline_notification_targets WHERE pipeline_id = ?').all(p.id) as TargetRow[]
   return { pipeline: { id: p.id, name: p.name, project_id: p.project_id }, run: view, targets: targets.map(t => ({ channel: t.channel, config: parse<Record<string, unknown>>(t.config, {}) })) }
 }

@@ -1,4 +1,5 @@
 /** The realtime WebSocket (`/api/ws`) as a client sees it on the built server. */
+import { randomBytes } from 'node:crypto'
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { api, startServer, type TestServer, waitFor } from '../helpers/server'
@@ -412,6 +413,30 @@ describe('load behaviour', () => {
     expect(frames.some(f => f.event === 'batch' && f.data.events.length > 1)).toBe(true)
   })
 
+  it('compresses a burst once for every client that negotiated permessage-deflate; plain clients get the same events', async () => {
+    const deflateParams = (ws: WebSocket) => (ws as unknown as { _extensions: Record<string, { params: Record<string, unknown> } | undefined> })._extensions['permessage-deflate']?.params
+    const compressed = track(await Client.ready(server, admin))
+    expect(deflateParams(compressed.ws)).toMatchObject({ server_no_context_takeover: true })
+    const narrowWs = new WebSocket(`ws://127.0.0.1:${server.port}/api/ws?token=${admin}`, { perMessageDeflate: { serverMaxWindowBits: 9 } })
+    const narrow = track(new Client(narrowWs))
+    const plainWs = new WebSocket(`ws://127.0.0.1:${server.port}/api/ws?token=${admin}`, { perMessageDeflate: false })
+    const plain = track(new Client(plainWs))
+    await Promise.all([narrow.take('connection_established'), plain.take('connection_established')])
+    expect(deflateParams(narrowWs)).toMatchObject({ server_max_window_bits: 9 })
+    expect(deflateParams(plainWs)).toBeUndefined()
+    for (const c of [compressed, narrow, plain]) await c.subscribe(['conversations'], { project_id: 'deflated' })
+    const wireBytes = (c: Client) => (c.ws as unknown as { _socket: { bytesRead: number } })._socket.bytesRead
+    const before = [compressed, plain].map(wireBytes)
+    const seqs = await ingest(server, Array.from({ length: 200 }, (_, i) => message('deflated', i, { message_id: `deflated-${i}` })))
+    for (const c of [compressed, narrow, plain]) {
+      await waitFor(() => c.logEvents().length >= 200)
+      expect(c.logEvents().map(f => f.seq)).toEqual(seqs)
+      expect(c.logEvents().map(f => f.data.message.id)).toEqual(Array.from({ length: 200 }, (_, i) => `deflated-${i}`))
+    }
+    // The same events on the wire: compressed, a fraction of the plain bytes.
+    expect(wireBytes(compressed) - before[0]!).toBeLessThan((wireBytes(plain) - before[1]!) / 3)
+  })
+
   it('limits inbound messages to 100 per second with RATE_LIMITED, then accepts again', async () => {
     const client = track(await Client.ready(server, admin))
     for (let i = 0; i < 150; i++) client.send('ping', { request_id: i })
@@ -447,7 +472,8 @@ describe('load behaviour', () => {
     const client = track(await Client.ready(small, admin))
     await client.subscribe(['conversations'], { project_id: 'slow' })
     client.ws.pause()
-    const big = 'x'.repeat(900_000)
+    // Incompressible, so a client that negotiated deflate also fills its buffer.
+    const big = randomBytes(675_000).toString('base64')
     for (let b = 0; b < 10; b++) await ingest(small, Array.from({ length: 4 }, (_, i) => message('slow', b * 4 + i, { content: big })))
     client.ws.resume()
     const closed = await client.closed

@@ -169,6 +169,44 @@ describe('batching', () => {
   })
 })
 
+describe('sliced writes', () => {
+  /** A connection whose every send takes real time, as a socket write does. */
+  class SlowConnection extends FakeConnection {
+    override send(frame: Buffer) {
+      const until = performance.now() + 0.05
+      while (performance.now() < until) { /* a kernel write */ }
+      super.send(frame)
+    }
+  }
+
+  it('lets the event loop run during a long flush and still delivers every event once, in order', async () => {
+    makeHub({ lightBatchMs: 0, sendBudget: 1e9 })
+    const peers = Array.from({ length: 300 }, () => {
+      const conn = new SlowConnection()
+      return { conn, peer: hub.attach(conn, { principal: admin }) }
+    })
+    for (const { peer } of peers) send(peer, 'subscribe', { channels: ['conversations'] })
+    const seqs: number[] = []
+    seqs.push(...seqsOf(ingest([msg('p', 0)], 'test')))
+    // The first slice went out; the rest waits for the event loop.
+    expect(peers[0]!.conn.events()).toHaveLength(1)
+    expect(peers[297]!.conn.events()).toHaveLength(0)
+    // Published while the first frame is still being written: waits for it, then follows.
+    seqs.push(...seqsOf(ingest([msg('p', 1), msg('p', 2)], 'test')))
+    // A subscription change and a close in the middle of a flush.
+    send(peers[299]!.peer, 'subscribe', { channels: ['conversations', 'alerts'] })
+    hub.detach(peers[298]!.peer)
+    await new Promise(r => setTimeout(r, 5))
+    seqs.push(...seqsOf(ingest([msg('p', 3)], 'test')))
+    await vi.waitFor(() => expect(peers[0]!.conn.events().length + peers[297]!.conn.events().length).toBe(8), { timeout: 5000, interval: 5 })
+    await new Promise(r => setTimeout(r, 50))
+    for (const [i, { conn }] of peers.entries()) {
+      if (i === 298) continue
+      expect(conn.events().map(e => e.seq), `peer ${i}`).toEqual(seqs)
+    }
+  })
+})
+
 describe('filters and scope', () => {
   it('never delivers events of projects outside the principal\'s scope', () => {
     makeHub()
