@@ -377,12 +377,44 @@ export function costBurnRate(sqlite: Sqlite, f: CostFilter, asOf: number, window
   const start = Math.max(end - windowHours * HOUR_MS, first ?? end - windowHours * HOUR_MS)
   const { cost } = costStatement(sqlite, `SELECT coalesce(sum(cost), 0) AS cost FROM ${hourly} WHERE hour >= @start AND hour < @end${and}`)
     .get({ ...params, start, end }) as { cost: number }
+  return burnView(start, end, cost)
+}
+
+function burnView(start: number, end: number, cost: number): BurnRate {
   const hours = Math.max(1, (end - start) / HOUR_MS)
   const perHour = cost / hours
   return {
     per_hour: round(perHour, 6), per_day: round(perHour * 24, 6), window_start: iso(start)!, window_end: iso(end)!, hours,
     cost_in_window: round(cost, 6),
   }
+}
+
+/**
+ * `costBurnRate` of many (project, agent) pairs at once: their costs over the last N hours in
+ * one grouped read; an agent whose first hour in it is not the window's first is looked up for
+ * earlier usage (one index seek), which decides whether its burn starts at the window's start
+ * or at its first usage.
+ */
+function agentBurnRates(sqlite: Sqlite, agents: { project_id: string, agent_id: string }[], asOf: number, windowHours: number): Map<string, BurnRate> {
+  const end = Math.floor(asOf / HOUR_MS) * HOUR_MS + HOUR_MS
+  const start = end - windowHours * HOUR_MS
+  const key = (projectId: string, agentId: string) => `${projectId}\u0000${agentId}`
+  const out = new Map<string, BurnRate>()
+  if (!agents.length) return out
+  const sums = new Map((costStatement(sqlite, `SELECT project_id, agent_id, sum(cost) AS cost, min(hour) AS first FROM cost_agent_hourly
+    WHERE hour >= @start AND hour < @end AND agent_id IN (SELECT value FROM json_each(@agents)) GROUP BY project_id, agent_id`)
+    .all({ start, end, agents: JSON.stringify([...new Set(agents.map(a => a.agent_id))]) }) as { project_id: string, agent_id: string, cost: number, first: number }[])
+    .map(r => [key(r.project_id, r.agent_id), r]))
+  // `+project_id`: seek the (agent, hour) index rather than walk the project's hours.
+  const earlier = costStatement(sqlite, 'SELECT EXISTS (SELECT 1 FROM cost_agent_hourly WHERE agent_id = @agentId AND hour < @start AND +project_id = @projectId) AS e')
+  for (const a of agents) {
+    const k = key(a.project_id, a.agent_id)
+    const s = sums.get(k)
+    let from = start
+    if (s && s.first > start && !(earlier.get({ agentId: a.agent_id, projectId: a.project_id, start }) as { e: number }).e) from = s.first
+    out.set(k, burnView(from, end, s?.cost ?? 0))
+  }
+  return out
 }
 
 function projectionOf(w: CostWindow, spent: number, burn: BurnRate) {
@@ -497,11 +529,12 @@ export function costAgents(q: z.output<typeof costListQuery>, scope: Scope, now 
   const f: CostFilter = { scope, projectId: q.project_id }
   const { from, to } = readRange(w)
   const rows = aggregateCosts(sqlite, f, from, to, ['agent_id', 'project_id'], { top: q.limit + 1 }).filter(r => r.agent_id !== '').slice(0, q.limit)
+  const burns = agentBurnRates(sqlite, rows as { project_id: string, agent_id: string }[], w.asOf, q.burn_window_hours)
   return {
     currency: 'USD' as const,
     window: windowView(w),
     agents: rows.map((r) => {
-      const burn = costBurnRate(sqlite, { scope: null, projectId: r.project_id, agentId: r.agent_id }, w.asOf, q.burn_window_hours)
+      const burn = burns.get(`${r.project_id}\u0000${r.agent_id}`)!
       return { agent_id: r.agent_id!, project_id: r.project_id!, ...figuresOf(r), burn_rate_per_day: burn.per_day }
     }),
   }

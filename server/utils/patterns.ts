@@ -188,18 +188,20 @@ function peakHours(filter: string, params: Record<string, unknown>, projectId: s
  * its tasks in the project; the project's mean across agents when it has none).
  */
 function stalls(filter: string, params: Record<string, unknown>, factor: number, asOf: number, limit: number): Pattern[] {
-  // In SQL, so that only the stalled tasks reach JavaScript: each in-progress task (from the covering
-  // (status, project, agent, last report, task) index) with its agent's usual interval (one primary-key
-  // read) or its project's; the longest idle first (the oldest last report, then the task id), with
-  // the count of all stalled tasks when there are more than are shown.
+  // In SQL, so that only the stalled tasks reach JavaScript. The usual interval is looked up once per
+  // (project, agent) holding in-progress tasks (their distinct pairs read from the covering (status,
+  // project, agent, last report, task) index), then each pair's tasks are one range of that index,
+  // compared with it: the longest idle first (the oldest last report, then the task id), with the
+  // count of all stalled tasks when there are more than are shown.
   const open = filter === '1' ? 'project_id IN (SELECT id FROM projects)' : filter
   const stalledSql = `WITH pg AS (SELECT project_id, sum(gap_sum) AS s, sum(gap_n) AS n FROM insight_agent_labels WHERE label = '' AND gap_n > 0 AND ${filter} GROUP BY project_id),
-    t AS (SELECT f.task_id, f.project_id, f.agent_id, f.last_progress_at, a.gap_sum / a.gap_n AS own, pg.s / pg.n AS project_usual
-      FROM (SELECT task_id, project_id, agent_id, last_progress_at FROM insight_task_facts
-        WHERE status = 'in_progress' AND ${open} AND last_progress_at IS NOT NULL AND last_progress_at < @asOf) f
-      LEFT JOIN insight_agent_labels a ON a.project_id = f.project_id AND a.agent_id = f.agent_id AND a.label = '' AND a.gap_n > 0
-      LEFT JOIN pg ON pg.project_id = f.project_id),
-    s AS (SELECT *, coalesce(own, project_usual) AS usual FROM t WHERE coalesce(own, project_usual) > 0 AND @asOf - last_progress_at > @factor * coalesce(own, project_usual))`
+    holders AS (SELECT DISTINCT project_id, agent_id FROM insight_task_facts WHERE status = 'in_progress' AND ${open}),
+    u AS (SELECT h.project_id, h.agent_id, a.gap_sum / a.gap_n AS own, coalesce(a.gap_sum / a.gap_n, pg.s / pg.n) AS usual FROM holders h
+      LEFT JOIN insight_agent_labels a ON a.project_id = h.project_id AND a.agent_id = h.agent_id AND a.label = '' AND a.gap_n > 0
+      LEFT JOIN pg ON pg.project_id = h.project_id),
+    s AS (SELECT f.task_id, f.project_id, f.agent_id, f.last_progress_at, u.usual, u.own FROM u JOIN insight_task_facts f
+      ON f.status = 'in_progress' AND f.project_id = u.project_id AND f.agent_id IS u.agent_id AND f.last_progress_at IS NOT NULL AND f.last_progress_at < @asOf
+      WHERE u.usual > 0 AND @asOf - f.last_progress_at > @factor * u.usual)`
   const args = { ...params, asOf, factor }
   const rows = stmt(`${stalledSql} SELECT task_id, project_id, agent_id, last_progress_at, usual, own IS NOT NULL AS is_own FROM s ORDER BY last_progress_at, task_id LIMIT @limit`)
     .all({ ...args, limit }) as { task_id: string, project_id: string, agent_id: string | null, last_progress_at: number, usual: number, is_own: number }[]

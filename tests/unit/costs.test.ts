@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Principal } from '../../server/utils/auth'
 import { createPrice, deletePrice, resolvePrice, syncBuiltinPrices, updatePrice } from '../../server/utils/costs-admin'
 import { checkBudgetsAfter, createBudget, getBudget, updateBudget } from '../../server/utils/costs-budgets'
-import { costAgent, costPeriodBounds, costProject, costProjects, costSegments, costSummary, costTimeseries, listCostEvents } from '../../server/utils/costs'
+import { costAgent, costAgents, costBurnRate, costPeriodBounds, costProject, costProjects, costSegments, costSummary, costTimeseries, listCostEvents } from '../../server/utils/costs'
 import { BUILTIN_PRICES, modelNames, patternMatches, specificity } from '../../server/utils/costs-prices'
 import { closeDatabase, openDatabase, setDatabase, useDatabase } from '../../server/utils/db'
 import { ingest } from '../../server/utils/ingest'
@@ -320,6 +320,27 @@ describe('derived rollups', () => {
     deletePrice(member, created.price.id, ['p'])
     consistent('removed')
     expect(sonnet()).toBeCloseTo(before, 6)
+  })
+
+  it('gives each listed agent the burn rate it has on its own, also when its usage began inside the window', () => {
+    load()
+    // An agent that starts in the middle of a 24-hour window, and one in another project under the same id.
+    usage({ model: 'm', cost: 2, agent_id: 'late', ts: Date.UTC(2026, 1, 20, 10) })
+    usage({ model: 'm', cost: 3, agent_id: 'late', ts: Date.UTC(2026, 1, 20, 13) })
+    usage({ model: 'm', cost: 5, agent_id: 'a1', project_id: 'r', ts: Date.UTC(2026, 1, 19, 23) })
+    for (const asOf of [Date.UTC(2026, 1, 20, 14, 30), Date.UTC(2026, 1, 21, 9), Date.UTC(2026, 2, 5)]) {
+      for (const hours of [1, 24, 24 * 30]) {
+        const listed = costAgents(costListQuery.parse({ as_of: String(asOf), burn_window_hours: String(hours), period: 'month' }), null)
+        expect(listed.agents.length).toBeGreaterThan(0)
+        for (const a of listed.agents) {
+          const own = costBurnRate(useDatabase().sqlite, { scope: null, projectId: a.project_id, agentId: a.agent_id }, asOf, hours)
+          expect(a.burn_rate_per_day, `${a.project_id}/${a.agent_id} ${hours} h`).toBe(own.per_day)
+        }
+      }
+    }
+    const late = costAgents(costListQuery.parse({ as_of: String(Date.UTC(2026, 1, 20, 14, 30)) }), null).agents.find(a => a.agent_id === 'late')!
+    // $5 over the 5 hourly buckets from 10:00 to 15:00.
+    expect(late.burn_rate_per_day).toBe(24)
   })
 
   it('keeps the derived rollups of months retention deleted, and rebuilds only what it kept', () => {
