@@ -292,7 +292,7 @@ function breakdown(sqlite: Sqlite, f: CostFilter, from: number, to: number) {
  * - a window within one month's days: a sum over the daily per-task rows;
  * - longer windows: the candidates are the head (4 × top) of each overlapped month's index
  *   and every task with usage in more than one month overlapping them (`cost_task_spans`); their exact figures come from
- *   their daily rows. Any other task has usage in one month only, so it cannot cost more than
+ *   their daily rows (or, for a task of one month that lies inside the window, its month row). Any other task has usage in one month only, so it cannot cost more than
  *   the largest of the heads' last entries (a month's total is at least its share of the
  *   window). When the top-th candidate is below that bound, the daily rows of the whole window
  *   are summed instead.
@@ -326,9 +326,15 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   const k = top * 4
   let bound = 0
   const candidates = new Map<string, { project_id: string, task_id: string }>()
+  // A task of a month inside the window with no usage in other months: its month row is its window figure.
+  const known = new Map<string, FigureRow & { task_id: string, project_id: string }>()
   for (let m = month; m < d1; m = nextMonth(m)) {
     const rows = head(m, k)
-    for (const r of rows) candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
+    const inside = m >= d0 && nextMonth(m) <= d1
+    for (const r of rows) {
+      candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
+      if (inside) known.set(`${r.project_id}\u0000${r.task_id}`, r)
+    }
     if (rows.length === k) bound = Math.max(bound, rows[k - 1]!.cost)
   }
   const spanParams: Params = { m0: month, m1: d1 }
@@ -336,12 +342,17 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   // Tasks with usage in several months are few (those running across a month's end): listed apart.
   const spanning = costStatement(sqlite, `SELECT project_id, task_id FROM cost_task_spans WHERE first_month < @m1 AND last_month >= @m0${spanWhere.length ? ` AND ${spanWhere.join(' AND ')}` : ''}`)
     .all(spanParams) as { project_id: string, task_id: string }[]
-  for (const r of spanning) candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
+  for (const r of spanning) {
+    candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
+    known.delete(`${r.project_id}\u0000${r.task_id}`)
+  }
   // The candidates' figures over the window, in one statement: a primary-key range of the daily rows each.
   const exact = costStatement(sqlite, `SELECT c.value ->> 0 AS project_id, c.value ->> 1 AS task_id, ${FIGURES.replaceAll('sum(', 'sum(d.')}
     FROM json_each(@candidates) c JOIN cost_task_daily d ON d.project_id = c.value ->> 0 AND d.task_id = c.value ->> 1 AND d.day >= @d0 AND d.day < @d1
-    GROUP BY c.key`).all({ candidates: JSON.stringify([...candidates.values()].map(c => [c.project_id, c.task_id])), d0, d1 }) as (FigureRow & { project_id: string, task_id: string })[]
-  const ranked = exact
+    GROUP BY c.key`).all({
+    candidates: JSON.stringify([...candidates.entries()].filter(([key]) => !known.has(key)).map(([, c]) => [c.project_id, c.task_id])), d0, d1,
+  }) as (FigureRow & { project_id: string, task_id: string })[]
+  const ranked = [...known.values(), ...exact]
     .filter(r => r.events > 0)
     .sort((a, b) => b.cost - a.cost || b.events - a.events || a.task_id.localeCompare(b.task_id) || a.project_id.localeCompare(b.project_id))
   const enough = ranked.length >= top ? ranked[top - 1]!.cost >= bound : candidates.size < k || bound === 0

@@ -231,6 +231,28 @@ describe('windows, burn rate and projection', () => {
     }
   })
 
+  it('lists the costliest tasks of a window over several months as their usage rows add up, tasks within one month included', () => {
+    const start = Date.UTC(2026, 1, 1)
+    const span = Date.UTC(2026, 4, 1) - start
+    // 180 tasks, each used a few times within about half a day: most lie within one month, a few cross a month's end.
+    ingest(Array.from({ length: 720 }, (_, i) => {
+      const task = i % 180
+      return {
+        kind: 'cost.usage', id: `k-${i}`, project_id: task % 2 ? 'p' : 'q', agent_id: 'a', task_id: `t${task}`, model: i % 3 ? 'm' : 'n',
+        cost: 1 + ((i * 7919) % 1000) / 100, ts: start + Math.floor((task / 180) * span) + (i % 4) * 3 * H,
+      }
+    }), 'test')
+    const D = 24 * H
+    for (const [a, b] of [[Date.UTC(2026, 1, 3, 5), Date.UTC(2026, 3, 2, 7)], [Date.UTC(2026, 0, 20), Date.UTC(2026, 3, 20)], [start, Date.UTC(2026, 3, 1)],
+      [Date.UTC(2026, 1, 27, 13), Date.UTC(2026, 3, 1, 2)], [Date.UTC(2026, 1, 28, 23), Date.UTC(2026, 4, 3)]]) {
+      const s = summary({ since: String(a), until: String(b), as_of: String(Date.UTC(2027, 0, 1)) })
+      const to = Math.ceil(b / H) * H
+      const tasks = rows<{ task_id: string, project_id: string, cost: number }>(`SELECT project_id, task_id, sum(cost) AS cost FROM cost_events WHERE ts >= ? AND ts < ?
+        GROUP BY project_id, task_id ORDER BY cost DESC, count(*) DESC, task_id, project_id LIMIT 10`, Math.floor(a! / D) * D, Math.ceil(to / D) * D)
+      expect(s.by_task.map(t => `${t.project_id}/${t.task_id} ${round6(t.cost)}`), new Date(a!).toISOString()).toEqual(tasks.map(t => `${t.project_id}/${t.task_id} ${round6(t.cost)}`))
+    }
+  })
+
   it('answers a daily series of every project from the rollup per day and model, as the per-project rollups do', () => {
     const start = Date.UTC(2026, 1, 20)
     ingest(Array.from({ length: 120 }, (_, i) => ({
