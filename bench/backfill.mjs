@@ -301,7 +301,9 @@ async function bareReadParse(root) {
 
 // ---------------------------------------------------------------------------------------
 
-const root = tempDir('seneca-bench-marcus-')
+/** BENCH_KEEP_DATA=1: keep the Marcus root and the server's data dir for a look afterwards. */
+const KEEP = process.env.BENCH_KEEP_DATA === '1'
+const root = tempDir('seneca-bench-marcus-', { keep: KEEP })
 log(`backfill: generating ${LINES} Marcus log lines (${WORKERS} workers, ${SESSIONS} sessions) in ${root}`)
 const tGen = performance.now()
 const generated = generateMarcusLogs(root)
@@ -319,13 +321,16 @@ const emptyStartupMs = empty.startupMs
 await empty.stop()
 removeDir(empty.dataDir)
 
-const profDir = PROFILE ? tempDir('seneca-bench-prof-') : undefined
+// BENCH_CPU_PROF_DIR keeps the raw .cpuprofile files there (for inclusive-time analysis).
+const keptProfDir = PROFILE ? process.env.BENCH_CPU_PROF_DIR : undefined
+if (keptProfDir) mkdirSync(keptProfDir, { recursive: true })
+const profDir = PROFILE ? keptProfDir ?? tempDir('seneca-bench-prof-') : undefined
 const headers = await authHeaders()
 log('backfill: starting the server with MARCUS_ROOT')
 // The connector may backfill before the server listens: allow the whole time budget.
 let server
 try {
-  server = await startServer({ env: { MARCUS_ROOT: root }, readyTimeoutMs: TIMEOUT_S * 1000, nodeArgs: PROFILE ? cpuProfArgs(profDir) : [] })
+  server = await startServer({ env: { MARCUS_ROOT: root }, dataDir: KEEP ? tempDir('seneca-bench-data-', { keep: true }) : undefined, readyTimeoutMs: TIMEOUT_S * 1000, nodeArgs: PROFILE ? cpuProfArgs(profDir) : [] })
 }
 catch (error) {
   // Never answered within BENCH_TIMEOUT_S (or crashed): report it rather than nothing.
@@ -378,10 +383,13 @@ const rss = server.rss()
 const serverCpuS = cpuSeconds(server.pid)
 await server.stop()
 const dataMb = dirSizeMb(server.dataDir)
-removeDir(server.dataDir)
-removeDir(root)
+if (KEEP) log(`backfill: kept the data dir ${server.dataDir} and the Marcus root ${root}`)
+else {
+  removeDir(server.dataDir)
+  removeDir(root)
+}
 const profile = PROFILE ? summariseCpuProfiles(profDir, 30) : undefined
-if (profDir) removeDir(profDir)
+if (profDir && !keptProfDir) removeDir(profDir)
 
 const linesPerS = caughtUpMs ? generated.total / (caughtUpMs / 1000) : null
 const connectorMs = caughtUpMs ? Math.max(1, caughtUpMs - emptyStartupMs) : null

@@ -38,14 +38,34 @@ export function fileKind(name: string): MarcusFileKind | undefined {
   return undefined
 }
 
-export function lineId(line: string): string {
-  return `ml_${createHash('sha1').update(line).digest('hex').slice(0, 24)}`
+/**
+ * The id of a log line, from its bytes: the same line read from either structlog file, or
+ * again after a restart, gets the same id. Given the line's own timestamp (`lineTime`), the
+ * id starts with it, so ids of a log arrive in ascending order and the unique indexes of
+ * events and messages grow at their end instead of at random places (far fewer pages
+ * rewritten per commit). Without it (lines imported before ids carried their time, or a
+ * line without a timestamp) the id is the hash alone.
+ */
+export function lineId(line: string, ts?: number): string {
+  const hash = createHash('sha1').update(line).digest('hex')
+  return ts === undefined ? `ml_${hash.slice(0, 24)}` : `ml_t${ts.toString(36).padStart(9, '0')}_${hash.slice(0, 20)}`
+}
+
+const TIMESTAMP_KEY = /"timestamp":\s*"([^"]{1,64})"/
+
+/** The timestamp a raw line names (its first `"timestamp"` key), without parsing the line. */
+export function lineTime(line: string): number | undefined {
+  const m = TIMESTAMP_KEY.exec(line)
+  return m ? parseTime(m[1]!) : undefined
 }
 
 /** The record's time in epoch ms (structlog `…Z`, isoformat `…+00:00`), or undefined. */
 export function recordTime(rec: Rec): number | undefined {
   const ts = rec.timestamp
-  if (typeof ts !== 'string') return undefined
+  return typeof ts === 'string' ? parseTime(ts) : undefined
+}
+
+function parseTime(ts: string): number | undefined {
   const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(ts) ? ts : `${ts}Z`)
   return Number.isNaN(ms) ? undefined : ms
 }
@@ -107,8 +127,11 @@ export type Mapped = { events: RawEvent[], known: boolean }
 export function mapRecord(kind: MarcusFileKind, rec: Rec, id: string, ctx: MarcusContext): Mapped {
   const ts = recordTime(rec)
   const out: RawEvent[] = []
+  // Every event handed in is a fresh literal: completed in place rather than copied.
   const push = (suffix: string, event: RawEvent) => {
-    out.push({ ...event, id: suffix ? `${id}:${suffix}` : id, ...(ts === undefined ? {} : { ts }) })
+    event.id = suffix ? `${id}:${suffix}` : id
+    if (ts !== undefined) event.ts = ts
+    out.push(event)
   }
   const project = (projectId: string | undefined, name?: string, extra: Rec = {}) => {
     if (!projectId) return

@@ -4,9 +4,10 @@
  * - Lines from all files are merged by their timestamps, so facts are applied in the order
  *   Marcus wrote them (a registration before the assignment that follows it).
  * - Only complete lines are read: a partial last line waits for its newline.
- * - File offsets and the current project are saved after each ingested batch, so a restart
- *   neither re-imports nor skips; event ids derive from the lines, so even a batch read
- *   twice (a crash between ingest and save) is stored once.
+ * - File offsets and the current project are saved in the transaction that stores the batch
+ *   they cover, so a restart neither re-imports nor skips; event ids derive from the lines,
+ *   so a line read twice anyway (a file replaced, a copy in the other structlog file) is
+ *   stored once.
  * - A malformed or unknown record is counted and kept as a generic event; it never stops
  *   the import.
  */
@@ -16,7 +17,7 @@ import type { Statement } from 'better-sqlite3'
 import type { RawEvent } from '../../shared/events'
 import { useDatabase } from '../utils/db'
 import { ingest } from '../utils/ingest'
-import { assignProject, FALLBACK_PROJECT, fileKind, lineId, type MarcusContext, type MarcusFileKind, mapRecord, recordTime } from './mapping'
+import { assignProject, FALLBACK_PROJECT, fileKind, lineId, lineTime, type MarcusContext, type MarcusFileKind, mapRecord } from './mapping'
 
 const CONNECTOR = 'marcus-log'
 const READ_CHUNK = 1 << 20
@@ -74,7 +75,8 @@ export type TailerStats = {
   caught_up: boolean
 }
 
-type PendingLine = { line: string, end: number, ts: number }
+/** `ts`: for merging (the line's own time, else the last one of its file); `own`: the line's own time. */
+type PendingLine = { line: string, end: number, ts: number, own: number | undefined }
 
 class FileCursor {
   /** Byte offset up to which lines have been handed out. */
@@ -96,6 +98,15 @@ class FileCursor {
     catch {
       return 0
     }
+  }
+
+  /** Forgets what was read after `offset` (a batch that could not be stored is read again). */
+  rewind(offset: number) {
+    this.offset = offset
+    this.readPos = offset
+    this.lines = []
+    this.head = 0
+    this.drained = false
   }
 
   peek(): PendingLine | undefined {
@@ -141,9 +152,15 @@ class FileCursor {
       let start = 0
       while (start <= lastNl) {
         const nl = buf.indexOf(10, start)
-        const line = buf.toString('utf8', start, nl).replace(/\r$/, '')
+        const stop = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl
+        const line = stop > start ? buf.toString('utf8', start, stop) : ''
         const end = this.readPos + nl + 1
-        if (line.trim()) this.lines.push({ line, end, ts: this.lineTime(line) })
+        const first = line.charCodeAt(0)
+        if ((first > 32 && first < 127) || line.trim()) {
+          const own = lineTime(line)
+          if (own !== undefined) this.lastTs = own
+          this.lines.push({ line, end, ts: this.lastTs, own })
+        }
         else if (this.lines.length) this.lines[this.lines.length - 1]!.end = end
         else this.offset = end
         start = nl + 1
@@ -154,14 +171,6 @@ class FileCursor {
     finally {
       closeSync(fd)
     }
-  }
-
-  /** A cheap look at the timestamp for merging; unparseable lines keep their file's order. */
-  private lineTime(line: string): number {
-    const m = /"timestamp":\s*"([^"]+)"/.exec(line)
-    const ts = m ? recordTime({ timestamp: m[1] }) : undefined
-    if (ts !== undefined) this.lastTs = ts
-    return this.lastTs
   }
 }
 
@@ -240,7 +249,7 @@ export class MarcusLogTailer {
         }
         if (!next) break
         const pending = next.take()
-        this.handleLine(next, pending.line, batch)
+        this.handleLine(next, pending, batch)
         next.offset = pending.end
         if (batch.length >= BATCH && this.stash.length === 0) {
           this.flush(batch)
@@ -262,9 +271,9 @@ export class MarcusLogTailer {
     }
   }
 
-  private handleLine(cursor: FileCursor, line: string, out: RawEvent[]) {
+  private handleLine(cursor: FileCursor, { line, own }: PendingLine, out: RawEvent[]) {
     this.stats.lines++
-    const id = lineId(line)
+    const id = lineId(line, this.timedIds ? own : undefined)
     // The same record from the other structlog file; its events are stored already.
     if (this.recent.has(id)) {
       this.stats.duplicate_lines++
@@ -300,19 +309,27 @@ export class MarcusLogTailer {
     out.push(...assignProject(events, this.ctx.projectId))
   }
 
+  /** Stores the batch and, in the same transaction, the offsets of the lines it came from. */
   private flush(batch: RawEvent[]) {
-    if (batch.length) {
-      // One transaction per batch (the 5,000-event cap is for HTTP requests).
-      const outcome = ingest(batch, CONNECTOR)
-      this.stats.events_stored += outcome.stored
-      this.stats.events_duplicate += outcome.duplicates
-      this.stats.events_rejected += outcome.rejected
-      if (outcome.rejected) {
-        const first = outcome.results.find(r => r.status === 'rejected')
-        this.stats.last_error = `rejected event ${first?.id}: ${first?.error?.message}`
-      }
+    const state = this.state()
+    if (!batch.length && state.json === this.saved.json) return
+    // One transaction per batch (the 5,000-event cap is for HTTP requests).
+    let outcome
+    try {
+      outcome = ingest(batch, CONNECTOR, { inTransaction: () => this.save(state.json) })
     }
-    this.save()
+    catch (error) {
+      this.rewind()
+      throw error
+    }
+    this.saved = { ...state, ctx: { ...this.ctx }, stats: { lines: this.stats.lines, duplicate_lines: this.stats.duplicate_lines, malformed: this.stats.malformed, unknown: this.stats.unknown, records: { ...this.stats.records } } }
+    this.stats.events_stored += outcome.stored
+    this.stats.events_duplicate += outcome.duplicates
+    this.stats.events_rejected += outcome.rejected
+    if (outcome.rejected) {
+      const first = outcome.results.find(r => r.status === 'rejected')
+      this.stats.last_error = `rejected event ${first?.id}: ${first?.error?.message}`
+    }
   }
 
   private discover() {
@@ -323,28 +340,54 @@ export class MarcusLogTailer {
         const kind = fileKind(name)
         const path = join(dir, name)
         if (!kind || this.cursors.has(path)) continue
-        this.cursors.set(path, new FileCursor(path, relative(this.logsRoot, path), kind, this.savedOffsets[relative(this.logsRoot, path)] ?? 0))
+        this.cursors.set(path, new FileCursor(path, relative(this.logsRoot, path), kind, this.saved.offsets[relative(this.logsRoot, path)] ?? 0))
       }
     }
   }
 
-  private savedOffsets: Record<string, number> = {}
+  /** What the last committed batch left: the offsets stored with it, and the state to go back to should a batch fail. */
+  private saved: {
+    offsets: Record<string, number>
+    json: string
+    ctx: MarcusContext
+    stats: Pick<TailerStats, 'lines' | 'duplicate_lines' | 'malformed' | 'unknown' | 'records'>
+  } = { offsets: {}, json: '', ctx: {}, stats: { lines: 0, duplicate_lines: 0, malformed: 0, unknown: 0, records: {} } }
+
   private saveStatement: Statement | undefined
+  /**
+   * Line ids start with the line's time (see `lineId`). A log root imported before ids did
+   * keeps hash-only ids, so a file read again from its start still finds its lines stored.
+   */
+  private timedIds = true
 
   private load() {
     const row = useDatabase().sqlite.prepare(`SELECT value FROM connector_state WHERE connector = ? AND key = ?`).get(CONNECTOR, this.logsRoot) as { value: string } | undefined
     if (!row) return
-    const state = JSON.parse(row.value) as { offsets?: Record<string, number>, projectId?: string, projectName?: string }
-    this.savedOffsets = state.offsets ?? {}
+    const state = JSON.parse(row.value) as { offsets?: Record<string, number>, projectId?: string, projectName?: string, ids?: string }
     this.ctx = { projectId: state.projectId, projectName: state.projectName }
+    this.saved = { ...this.saved, offsets: state.offsets ?? {}, json: row.value, ctx: { ...this.ctx } }
+    this.timedIds = state.ids === 'timed' || Object.keys(this.saved.offsets).length === 0
   }
 
-  private save() {
-    const offsets: Record<string, number> = { ...this.savedOffsets }
+  /** After a batch failed to store: read again from the offsets stored last, as after a restart. */
+  private rewind() {
+    for (const c of this.cursors.values()) c.rewind(this.saved.offsets[c.rel] ?? 0)
+    this.recent = new RecentIds(RECENT_LINES)
+    this.stash = []
+    this.ctx = { ...this.saved.ctx }
+    Object.assign(this.stats, { ...this.saved.stats, records: { ...this.saved.stats.records } })
+  }
+
+  /** The offsets every line handed out so far reaches (files no longer there keep theirs), and the project. */
+  private state(): { offsets: Record<string, number>, json: string } {
+    const offsets: Record<string, number> = { ...this.saved.offsets }
     for (const c of this.cursors.values()) offsets[c.rel] = c.offset
-    this.savedOffsets = offsets
+    return { offsets, json: JSON.stringify({ offsets, projectId: this.ctx.projectId, projectName: this.ctx.projectName, ...(this.timedIds ? { ids: 'timed' } : {}) }) }
+  }
+
+  private save(json: string) {
     this.saveStatement ??= useDatabase().sqlite.prepare(`INSERT INTO connector_state (connector, key, value, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(connector, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`)
-    this.saveStatement.run(CONNECTOR, this.logsRoot, JSON.stringify({ offsets, projectId: this.ctx.projectId, projectName: this.ctx.projectName }), Date.now())
+    this.saveStatement.run(CONNECTOR, this.logsRoot, json, Date.now())
   }
 }

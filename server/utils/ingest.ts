@@ -35,9 +35,9 @@ class IngestPath {
   private readonly insertEvent: Statement
   private readonly projector: Projector
   /** The whole batch in one transaction; any projection error rolls all of it back. */
-  private readonly runFast: (batch: Item[], source: string, now: number, outcome: IngestOutcome) => void
+  private readonly runFast: (batch: Item[], source: string, now: number, outcome: IngestOutcome, options: IngestOptions) => void
   /** Each event in its own savepoint, so a failing one is rejected alone. */
-  private readonly runSafe: (batch: Item[], source: string, now: number, outcome: IngestOutcome) => void
+  private readonly runSafe: (batch: Item[], source: string, now: number, outcome: IngestOutcome, options: IngestOptions) => void
 
   constructor(readonly sqlite: Sqlite) {
     this.insertEvent = sqlite.prepare(`INSERT INTO events (id, kind, project_id, ts, received_at, source, payload)
@@ -54,11 +54,12 @@ class IngestPath {
       this.projector.flush()
       return done
     })
-    this.runFast = sqlite.transaction((batch, source, now, outcome) => {
+    this.runFast = sqlite.transaction((batch, source, now, outcome, options) => {
       for (const { event, index } of batch) record(outcome, event, index, source, now, apply(event, source, now))
       this.projector.flush()
+      options.inTransaction?.()
     })
-    this.runSafe = sqlite.transaction((batch, source, now, outcome) => {
+    this.runSafe = sqlite.transaction((batch, source, now, outcome, options) => {
       for (const { event, index } of batch) {
         try {
           record(outcome, event, index, source, now, inSavepoint(event, source, now))
@@ -80,6 +81,7 @@ class IngestPath {
         }
       }
       this.projector.flush()
+      options.inTransaction?.()
     })
   }
 
@@ -96,17 +98,17 @@ class IngestPath {
       }
       else batch.push({ event: checked.event, index })
     }
-    if (batch.length) {
+    if (batch.length || options.inTransaction) {
       const settled = { results: [...outcome.results], rejected: outcome.rejected }
       try {
-        this.runFast(batch, source, now, outcome)
+        this.runFast(batch, source, now, outcome, options)
       }
       catch {
         // Rolled back whole: start over with a savepoint per event to isolate the culprit.
         this.projector.reset()
         Object.assign(outcome, { results: settled.results, rejected: settled.rejected, stored: 0, duplicates: 0, events: [] })
         try {
-          this.runSafe(batch, source, now, outcome)
+          this.runSafe(batch, source, now, outcome, options)
         }
         catch (error) {
           this.projector.reset()
@@ -149,13 +151,17 @@ function validate(raw: unknown, now: number, options: IngestOptions, horizon: nu
       error: reject(givenId, 'UNKNOWN_EVENT_KIND', `unknown event kind ${JSON.stringify(kind ?? null)}`, { allowed: Object.keys(eventSchemas) }),
     }
   }
-  const schema = eventSchemas[kind as EventKind] as z.ZodType<IngestEvent>
-  const parsed = schema.safeParse(candidate)
-  if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 10).map(i => ({ path: i.path.join('.'), message: i.message }))
-    return { error: reject(givenId, 'VALIDATION_FAILED', `invalid ${kind} event: ${issues.map(i => `${i.path || '(event)'}: ${i.message}`).join('; ')}`, { issues }) }
+  let event: Prepared
+  if (conformsPlainly(kind, candidate)) event = candidate as Prepared
+  else {
+    const schema = eventSchemas[kind as EventKind] as z.ZodType<IngestEvent>
+    const parsed = schema.safeParse(candidate)
+    if (!parsed.success) {
+      const issues = parsed.error.issues.slice(0, 10).map(i => ({ path: i.path.join('.'), message: i.message }))
+      return { error: reject(givenId, 'VALIDATION_FAILED', `invalid ${kind} event: ${issues.map(i => `${i.path || '(event)'}: ${i.message}`).join('; ')}`, { issues }) }
+    }
+    event = parsed.data as Prepared
   }
-  const event = parsed.data as Prepared
   // A message's own id doubles as its event id, so re-sending the message is a no-op too.
   event.id = event.id ?? (event.kind === 'message' && event.message_id ? event.message_id : newId('evt'))
   event.ts = event.ts ?? now
@@ -170,6 +176,52 @@ function validate(raw: unknown, now: number, options: IngestOptions, horizon: nu
   return { event }
 }
 
+// ---------------------------------------------------------------------------------------
+// The two kinds most events are (messages, generic records) checked by hand: an event that
+// passes is exactly what its zod schema would accept and return (no unknown keys to strip, a
+// numeric ts, every field of its type and length), so it is taken as it is; any other goes
+// through the schema, which also words the error.
+
+const optionalId = (v: unknown) => v === undefined || (typeof v === 'string' && v.length >= 1 && v.length <= 256)
+const optionalText = (v: unknown, max: number) => v === undefined || (typeof v === 'string' && v.length <= max)
+const plainRecord = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype
+
+function baseConforms(c: Record<string, unknown>): boolean {
+  const ts = c.ts
+  return optionalId(c.id) && optionalId(c.project_id)
+    && (ts === undefined || (typeof ts === 'number' && Number.isInteger(ts) && ts >= 0 && ts <= 8.64e15))
+}
+
+const MESSAGE_KEYS = new Set(['kind', 'id', 'ts', 'project_id', 'conversation_id', 'message_id', 'sender', 'recipient', 'content', 'message_type',
+  'metadata', 'in_reply_to', 'agent_id', 'conversation_type', 'conversation_title'])
+const GENERIC_KEYS = new Set(['kind', 'id', 'ts', 'project_id', 'type', 'agent_id', 'data'])
+
+function onlyKeys(c: Record<string, unknown>, keys: Set<string>): boolean {
+  for (const key in c) if (!keys.has(key)) return false
+  return true
+}
+
+/** True when the event may skip its zod schema (it would pass unchanged); fills the schema's defaults. */
+function conformsPlainly(kind: string, c: Record<string, unknown>): boolean {
+  if (kind === 'message') {
+    const type = c.message_type
+    const ok = onlyKeys(c, MESSAGE_KEYS) && baseConforms(c)
+      && typeof c.sender === 'string' && c.sender.length >= 1 && c.sender.length <= 256
+      && typeof c.content === 'string' && c.content.length <= 1_000_000
+      && (type === undefined || (typeof type === 'string' && type.length >= 1 && type.length <= 64))
+      && optionalId(c.conversation_id) && optionalId(c.message_id) && optionalId(c.recipient) && optionalId(c.in_reply_to) && optionalId(c.agent_id)
+      && optionalText(c.conversation_type, 64) && optionalText(c.conversation_title, 1024)
+      && (c.metadata === undefined || plainRecord(c.metadata))
+    if (ok && type === undefined) c.message_type = 'message'
+    return ok
+  }
+  if (kind === 'generic') {
+    return onlyKeys(c, GENERIC_KEYS) && baseConforms(c)
+      && typeof c.type === 'string' && c.type.length >= 1 && c.type.length <= 256 && optionalId(c.agent_id)
+  }
+  return false
+}
+
 let path: IngestPath | undefined
 
 export type IngestOptions = {
@@ -177,6 +229,11 @@ export type IngestOptions = {
   projects?: string[] | null
   /** The project of events that name none (`default` otherwise). */
   defaultProject?: string
+  /**
+   * Runs inside the ingest transaction, after the events: writes that must commit together
+   * with them or not at all (a connector's read offsets). Should it throw, nothing is stored.
+   */
+  inTransaction?: () => void
 }
 
 /** The single entry point for facts. `source` says who sent them (`api`, `marcus-log`, …). */

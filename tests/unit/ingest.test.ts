@@ -21,6 +21,32 @@ describe('the ingest path', () => {
     expect(row<{ n: number }>('SELECT count(*) AS n FROM messages').n).toBe(2)
   })
 
+  it('commits what inTransaction writes together with the events, or neither', () => {
+    useDatabase().sqlite.exec(`CREATE TABLE side (v TEXT)`)
+    const side = useDatabase().sqlite.prepare(`INSERT INTO side (v) VALUES (?)`)
+    ingest([msg({ id: 'w1' })], 'test', { inTransaction: () => side.run('one') })
+    expect(() => ingest([msg({ id: 'w2' })], 'test', { inTransaction: () => {
+      side.run('two')
+      throw new Error('offsets not saved')
+    } })).toThrow('offsets not saved')
+    expect(rows<{ v: string }>('SELECT v FROM side').map(r => r.v)).toEqual(['one'])
+    expect(rows<{ id: string }>('SELECT id FROM events').map(r => r.id)).toEqual(['w1'])
+  })
+
+  it('takes plain messages and generic records without their schema, exactly as the schema would', () => {
+    const out = ingest([
+      msg({ id: 'p1', metadata: { a: 1 } }),
+      msg({ id: 'p2', metadata: ['not', 'a', 'record'] }),
+      msg({ id: 'p3', extra: 'dropped' }),
+      msg({ id: 'p4', message_type: '' }),
+      { kind: 'generic', id: 'g1', type: 'x', data: { any: ['thing'] } },
+      { kind: 'generic', id: 'g2', type: '' },
+    ], 'test')
+    expect(out.results.map(r => r.status)).toEqual(['stored', 'rejected', 'stored', 'rejected', 'stored', 'rejected'])
+    expect(row<{ message_type: string }>(`SELECT message_type FROM messages WHERE id = 'p1'`).message_type).toBe('message')
+    expect(JSON.parse(row<{ payload: string }>(`SELECT payload FROM events WHERE id = 'p3'`).payload)).not.toHaveProperty('extra')
+  })
+
   it('makes a re-sent id a no-op, within a batch and across batches', () => {
     expect(ingest([msg({ id: 'x' }), msg({ id: 'x' })], 'test').results.map(r => r.status)).toEqual(['stored', 'duplicate'])
     expect(ingest([msg({ id: 'x', content: 'changed' })], 'test').results[0]!.status).toBe('duplicate')

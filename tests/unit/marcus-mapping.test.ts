@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { assignProject, fileKind, lineId, type MarcusContext, mapRecord, recordTime } from '../../server/marcus/mapping'
+import { assignProject, fileKind, lineId, lineTime, type MarcusContext, mapRecord, recordTime } from '../../server/marcus/mapping'
 
 const P = '3f6c2a9e-5b1d-4c7e-9a8f-2d4b6e1c0a57'
 const ctx = (): MarcusContext => ({ projectId: P, projectName: 'Task Master Test' })
@@ -28,6 +28,16 @@ describe('Marcus record mapping', () => {
     const line = JSON.stringify(worker('worker_to_pm', 'Requesting next task', {}))
     expect(lineId(line)).toBe(lineId(line))
     expect(lineId(line)).not.toBe(lineId(`${line} `))
+  })
+
+  it('starts a line id with the line\'s own time, so ids of a log ascend', () => {
+    const early = JSON.stringify({ ...worker('worker_to_pm', 'a', {}), timestamp: '2026-03-02T09:03:12.002332Z' })
+    const late = JSON.stringify({ ...worker('worker_to_pm', 'a', {}), timestamp: '2026-03-02T09:03:13.000001Z' })
+    expect(lineTime(early)).toBe(Date.UTC(2026, 2, 2, 9, 3, 12, 2))
+    expect(lineTime('{"event": "no time"}')).toBeUndefined()
+    expect(lineId(early, lineTime(early))).toMatch(/^ml_t[0-9a-z]{9}_[0-9a-f]{20}$/)
+    expect(lineId(early, lineTime(early)) < lineId(late, lineTime(late))).toBe(true)
+    expect(lineId(early, lineTime(early))).toBe(lineId(early, lineTime(early)))
   })
 
   it('turns a registration into a request message and an agent', () => {
