@@ -19,8 +19,8 @@ import { type Sqlite, useDatabase } from './db'
 import { apiError } from './errors'
 import { inScope, type Scope, scopeSql } from './access'
 import { cachedRead, type Computed } from './cache'
-import { iso } from './ids'
 import { indexPendingMessages } from './search-index'
+import { storeVersion } from './store-version'
 import { parseJson, round } from './values'
 
 const HOUR = 3_600_000
@@ -39,65 +39,120 @@ function prepared(sqlite: Sqlite, sql: string): Statement {
   return statement
 }
 
-type Params = Record<string, string | number>
+const rawStatementCache = new WeakMap<Sqlite, Map<string, Statement>>()
 
 /**
- * The store's version: the newest event's seq. Every write to a domain table happens in an
- * ingest transaction that appends an event, so a cached figure keyed by this is never stale.
+ * A statement answering rows as arrays (better-sqlite3's raw mode): on the hottest pages,
+ * building a keyed object per row cost more than the query itself. Cached apart from
+ * `prepared`, since raw mode is a property of the statement.
  */
-function dataVersion(sqlite: Sqlite): number {
-  return (prepared(sqlite, 'SELECT coalesce(max(seq), 0) AS v FROM events').get() as { v: number }).v
+function preparedRaw(sqlite: Sqlite, sql: string): Statement {
+  let cache = rawStatementCache.get(sqlite)
+  if (!cache) rawStatementCache.set(sqlite, (cache = new Map()))
+  let statement = cache.get(sql)
+  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql).raw(true)))
+  return statement
 }
 
-const countCache = new WeakMap<Sqlite, Map<string, { version: number, n: number }>>()
+type Params = Record<string, string | number>
 
-/** `SELECT count(*) AS n …`, remembered until the next ingest: deep paging re-asks for the same total on every page. */
-function cachedCount(sqlite: Sqlite, sql: string, params: Params): number {
-  let cache = countCache.get(sqlite)
-  if (!cache) countCache.set(sqlite, (cache = new Map()))
-  const key = `${sql}\u0000${JSON.stringify(params)}`
-  const version = dataVersion(sqlite)
+const memoCache = new WeakMap<Sqlite, Map<string, { version: string, value: unknown }>>()
+
+/**
+ * A value computed from stored rows only (never from the clock), remembered until the store
+ * changes: `key` must name everything else it depends on. Nothing is remembered or answered
+ * inside a transaction, whose writes a rollback could take back without a new version.
+ */
+function memoByVersion<T>(sqlite: Sqlite, key: string, compute: () => T): T {
+  if (sqlite.inTransaction) return compute()
+  let cache = memoCache.get(sqlite)
+  if (!cache) memoCache.set(sqlite, (cache = new Map()))
+  const version = storeVersion(sqlite)
   const hit = cache.get(key)
-  if (hit && hit.version === version) return hit.n
-  const n = (prepared(sqlite, sql).get(params) as { n: number }).n
+  if (hit && hit.version === version) return hit.value as T
+  const value = compute()
   if (cache.size >= 1000) cache.clear()
-  cache.set(key, { version, n })
-  return n
+  cache.set(key, { version, value })
+  return value
+}
+
+/** `SELECT count(*) AS n …`, remembered until the store changes: deep paging re-asks for the same total on every page. */
+function cachedCount(sqlite: Sqlite, sql: string, params: Params): number {
+  return memoByVersion(sqlite, `${sql}\u0000${JSON.stringify(params)}`, () => (prepared(sqlite, sql).get(params) as { n: number }).n)
 }
 
 // ---------------------------------------------------------------------------------------
 // Conversations
 
-type ConversationRow = {
-  id: string
-  agent_id: string | null
-  project_id: string
-  started_at: number
-  closed_at: number | null
-  message_count: number
-  last_activity: number
-  participants: string
-  type: string
-  title: string | null
-  error_count: number
+// ---------------------------------------------------------------------------------------
+// Times
+
+const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'))
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'))
+/** `YYYY-MM-DDT` per UTC day number. */
+const dayPrefixes = new Map<number, string>()
+
+/**
+ * `new Date(ms).toISOString()`, about ten times cheaper (a page of conversations formats a
+ * hundred times): the date part is remembered per UTC day, the time of day is arithmetic.
+ * Outside years 1970–9999, or for a non-integer, it is the Date method itself.
+ */
+export function isoTime(ms: number): string {
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms >= 253_402_300_800_000) return new Date(ms).toISOString()
+  const day = Math.floor(ms / DAY)
+  let prefix = dayPrefixes.get(day)
+  if (prefix === undefined) {
+    if (dayPrefixes.size >= 10_000) dayPrefixes.clear()
+    dayPrefixes.set(day, (prefix = new Date(day * DAY).toISOString().slice(0, 11)))
+  }
+  let rest = ms - day * DAY
+  const hours = Math.floor(rest / HOUR)
+  rest -= hours * HOUR
+  const minutes = Math.floor(rest / 60_000)
+  rest -= minutes * 60_000
+  const seconds = Math.floor(rest / 1000)
+  return `${prefix}${PAD2[hours]}:${PAD2[minutes]}:${PAD2[seconds]}.${PAD3[rest - seconds * 1000]}Z`
 }
+
+// ---------------------------------------------------------------------------------------
+// Conversations
+
+/** A conversation row as the raw statements answer it: the columns of CONVERSATION_COLUMNS, in order. */
+type ConversationRow = [
+  id: string,
+  agent_id: string | null,
+  project_id: string,
+  started_at: number,
+  closed_at: number | null,
+  message_count: number,
+  last_activity: number,
+  participants: string,
+  type: string,
+  title: string | null,
+  error_count: number,
+]
+const C_ID = 0
+const C_PROJECT = 2
+const C_MESSAGE_COUNT = 5
+const C_LAST_ACTIVITY = 6
 
 const CONVERSATION_COLUMNS = `c.id, c.agent_id, c.project_id, c.started_at, c.closed_at, c.message_count,
   c.last_activity, c.participants, c.type, c.title, c.error_count`
 
 function toConversation(row: ConversationRow, now: number, idleMs: number): Conversation {
+  const [id, agentId, projectId, startedAt, closedAt, messageCount, lastActivity, participants, type, title, errorCount] = row
   return {
-    id: row.id,
-    agent_id: row.agent_id,
-    project_id: row.project_id,
-    started_at: iso(row.started_at)!,
-    status: row.closed_at != null ? 'closed' : row.last_activity >= now - idleMs ? 'active' : 'idle',
-    message_count: row.message_count,
-    last_activity: iso(row.last_activity)!,
-    participants: parseJson<string[]>(row.participants, []),
-    type: row.type,
-    title: row.title,
-    error_count: row.error_count,
+    id,
+    agent_id: agentId,
+    project_id: projectId,
+    started_at: isoTime(startedAt),
+    status: closedAt != null ? 'closed' : lastActivity >= now - idleMs ? 'active' : 'idle',
+    message_count: messageCount,
+    last_activity: isoTime(lastActivity),
+    participants: parseJson<string[]>(participants, []),
+    type,
+    title,
+    error_count: errorCount,
   }
 }
 
@@ -194,7 +249,7 @@ export function listConversations(query: ConversationListQuery, scope: Scope = n
     pageParams.cursorId = cursor.id
   }
   else pageParams.offset = query.offset
-  const rows = prepared(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c ${whereSql(pageWhere)}
+  const rows = preparedRaw(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c ${whereSql(pageWhere)}
     ORDER BY c.last_activity DESC, c.id DESC LIMIT @limit OFFSET @offset`).all(pageParams) as ConversationRow[]
 
   const hasMore = rows.length > query.limit
@@ -202,16 +257,24 @@ export function listConversations(query: ConversationListQuery, scope: Scope = n
   const last = rows.at(-1)
   const now = Date.now()
   const idleMs = useConfig().conversationIdleMs
+  const conversations: Conversation[] = new Array(rows.length)
+  for (let i = 0; i < rows.length; i++) conversations[i] = toConversation(rows[i]!, now, idleMs)
   return {
-    conversations: rows.map(r => toConversation(r, now, idleMs)),
+    conversations,
     total,
     has_more: hasMore,
-    next_cursor: hasMore && last ? encodeCursor(last.last_activity, last.id) : null,
+    next_cursor: hasMore && last ? encodeCursor(last[C_LAST_ACTIVITY], last[C_ID]) : null,
   }
 }
 
 function conversationRow(sqlite: Sqlite, id: string): ConversationRow | undefined {
-  return prepared(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?`).get(id) as ConversationRow | undefined
+  return preparedRaw(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?`).get(id) as ConversationRow | undefined
+}
+
+/** The project of a conversation (what a scope check needs), or undefined when it does not exist. */
+function conversationProject(sqlite: Sqlite, id: string): string | undefined {
+  const row = preparedRaw(sqlite, 'SELECT project_id FROM conversations WHERE id = ?').get(id) as [string] | undefined
+  return row?.[0]
 }
 
 function notFound(id: string) {
@@ -220,7 +283,7 @@ function notFound(id: string) {
 
 export function getConversation(id: string, scope: Scope = null): Conversation {
   const row = conversationRow(useDatabase().sqlite, id)
-  if (!row || !inScope(scope, row.project_id)) throw notFound(id)
+  if (!row || !inScope(scope, row[C_PROJECT])) throw notFound(id)
   return toConversation(row, Date.now(), useConfig().conversationIdleMs)
 }
 
@@ -228,10 +291,10 @@ export function getConversation(id: string, scope: Scope = null): Conversation {
 export function getConversationsBatch(ids: string[], scope: Scope = null): ConversationBatchResult[] {
   const { sqlite } = useDatabase()
   const rows = ids.length
-    ? prepared(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id IN (SELECT value FROM json_each(?))`)
+    ? preparedRaw(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id IN (SELECT value FROM json_each(?))`)
       .all(JSON.stringify(ids)) as ConversationRow[]
     : []
-  const byId = new Map(rows.filter(r => inScope(scope, r.project_id)).map(r => [r.id, r]))
+  const byId = new Map(rows.filter(r => inScope(scope, r[C_PROJECT])).map(r => [r[C_ID], r]))
   const now = Date.now()
   const idleMs = useConfig().conversationIdleMs
   return ids.map((id) => {
@@ -273,11 +336,30 @@ function toMessage(row: MessageRow): ConversationMessage {
     sender: row.sender,
     recipient: row.recipient,
     content: row.content,
-    timestamp: iso(row.ts)!,
+    timestamp: isoTime(row.ts),
     message_type: row.message_type,
     // Same as the realtime `conversation_message` payload: no metadata is an empty object.
     metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
     response_time_ms: row.response_time_ms,
+  }
+}
+
+/** The columns a thread page reads (its conversation is known), as raw rows in this order. */
+const THREAD_COLUMNS = 'm.id, m.sender, m.recipient, m.content, m.ts, m.message_type, m.metadata, m.response_time_ms'
+type ThreadRow = [id: string, sender: string, recipient: string | null, content: string, ts: number, message_type: string, metadata: string | null, response_time_ms: number | null]
+
+function threadMessage(row: ThreadRow, conversationId: string): ConversationMessage {
+  const [id, sender, recipient, content, ts, messageType, metadata, responseTimeMs] = row
+  return {
+    id,
+    conversation_id: conversationId,
+    sender,
+    recipient,
+    content,
+    timestamp: isoTime(ts),
+    message_type: messageType,
+    metadata: parseJson<Record<string, unknown>>(metadata, {}),
+    response_time_ms: responseTimeMs,
   }
 }
 
@@ -304,8 +386,8 @@ function messagePosition(sqlite: Sqlite, conversationId: string, messageId: stri
  */
 export function listMessages(conversationId: string, query: MessageListQuery, scope: Scope = null): MessageListResponse {
   const { sqlite } = useDatabase()
-  const conversation = conversationRow(sqlite, conversationId)
-  if (!conversation || !inScope(scope, conversation.project_id)) throw notFound(conversationId)
+  const projectId = conversationProject(sqlite, conversationId)
+  if (projectId === undefined || !inScope(scope, projectId)) throw notFound(conversationId)
   const params: Params = { conversationId, limit: query.limit + 1 }
   const where = ['m.conversation_id = @conversationId']
   if (query.before !== undefined) {
@@ -322,12 +404,14 @@ export function listMessages(conversationId: string, query: MessageListQuery, sc
   }
   const forward = query.after !== undefined
   const order = forward ? 'm.ts ASC, m.seq ASC' : 'm.ts DESC, m.seq DESC'
-  const rows = prepared(sqlite, `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE ${where.join(' AND ')}
-    ORDER BY ${order} LIMIT @limit`).all(params) as MessageRow[]
+  const rows = preparedRaw(sqlite, `SELECT ${THREAD_COLUMNS} FROM messages m WHERE ${where.join(' AND ')}
+    ORDER BY ${order} LIMIT @limit`).all(params) as ThreadRow[]
   const hasMore = rows.length > query.limit
   if (hasMore) rows.length = query.limit
   if (!forward) rows.reverse()
-  return { messages: rows.map(toMessage), has_more: hasMore }
+  const messages: ConversationMessage[] = new Array(rows.length)
+  for (let i = 0; i < rows.length; i++) messages[i] = threadMessage(rows[i]!, conversationId)
+  return { messages, has_more: hasMore }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -401,6 +485,10 @@ function projectsSql(column: string, projects: string[] | 'all'): { sql: string,
  * or a pass over the small table (hourly rollups) for every project; null without rows.
  */
 function bounds(sqlite: Sqlite, table: 'conversations' | 'project_hour_rollups', column: 'last_activity' | 'hour', projects: string[] | 'all'): { min: number, max: number } | null {
+  return memoByVersion(sqlite, `analytics:bounds:${table}:${JSON.stringify(projects)}`, () => computeBounds(sqlite, table, column, projects))
+}
+
+function computeBounds(sqlite: Sqlite, table: 'conversations' | 'project_hour_rollups', column: 'last_activity' | 'hour', projects: string[] | 'all'): { min: number, max: number } | null {
   if (projects === 'all') {
     const row = table === 'conversations'
       ? prepared(sqlite, `SELECT (SELECT last_activity FROM conversations ORDER BY last_activity ASC LIMIT 1) AS lo,
@@ -460,12 +548,17 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
   let total: number
   let agentConversations: { agent_id: string, conversation_count: number }[]
   if (conversationsCovered && projects !== null) {
-    const inProjects = projectsSql('project_id', projects)
-    total = (prepared(sqlite, `SELECT coalesce(sum(conversations), 0) AS n FROM conversation_agent_counts
-      WHERE ${inProjects.sql}`).get(inProjects.params) as { n: number }).n
-    agentConversations = prepared(sqlite, `SELECT agent_id, sum(conversations) AS conversation_count FROM conversation_agent_counts
-      WHERE ${inProjects.sql} AND agent_id <> '' GROUP BY agent_id HAVING conversation_count > 0
-      ORDER BY conversation_count DESC, agent_id ASC LIMIT 50`).all(inProjects.params) as { agent_id: string, conversation_count: number }[]
+    // All-time figures of the projects: the same until the store changes (never mutated below).
+    ({ total, agentConversations } = memoByVersion(sqlite, `analytics:conversations:${JSON.stringify(projects)}`, () => {
+      const inProjects = projectsSql('project_id', projects)
+      return {
+        total: (prepared(sqlite, `SELECT coalesce(sum(conversations), 0) AS n FROM conversation_agent_counts
+          WHERE ${inProjects.sql}`).get(inProjects.params) as { n: number }).n,
+        agentConversations: prepared(sqlite, `SELECT agent_id, sum(conversations) AS conversation_count FROM conversation_agent_counts
+          WHERE ${inProjects.sql} AND agent_id <> '' GROUP BY agent_id HAVING conversation_count > 0
+          ORDER BY conversation_count DESC, agent_id ASC LIMIT 50`).all(inProjects.params) as { agent_id: string, conversation_count: number }[],
+      }
+    }))
   }
   else {
     total = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(where)}`).get(params) as { n: number }).n
@@ -501,9 +594,9 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
     agentConversations.forEach((a, i) => (agentParams[`a${i}`] = a.agent_id))
     const inProjects = projects === null ? undefined : projectsSql('project_id', projects)
     const rows = rollupsCovered && inProjects
-      ? prepared(sqlite, `SELECT agent_id, sum(messages) AS messages FROM agent_message_totals
+      ? memoByVersion(sqlite, `analytics:agent-messages:${JSON.stringify(projects)}:${JSON.stringify(agentParams)}`, () => prepared(sqlite, `SELECT agent_id, sum(messages) AS messages FROM agent_message_totals
           WHERE agent_id IN (${names}) AND ${inProjects.sql} GROUP BY agent_id`)
-        .all({ ...agentParams, ...inProjects.params }) as { agent_id: string, messages: number }[]
+          .all({ ...agentParams, ...inProjects.params }) as { agent_id: string, messages: number }[])
       : prepared(sqlite, `SELECT r.agent_id, sum(r.messages) AS messages FROM message_rollups r
           ${whereSql([...rollupWhere, `r.agent_id IN (${names})`])} GROUP BY r.agent_id`).all({ ...rollupParams, ...agentParams }) as { agent_id: string, messages: number }[]
     for (const r of rows) agentMessages.set(r.agent_id, r.messages)
@@ -514,10 +607,18 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
     .slice(0, 10)
 
   // Without an agent filter the hours of the projects suffice: the rollup without the agent.
-  const byHour = prepared(sqlite, `SELECT (r.hour % ${DAY}) / ${HOUR} AS hour_of_day, sum(r.messages) AS messages,
+  // A window holding every rollup hour of the projects reads all of their hours: an all-time
+  // figure, the same until the store changes.
+  type HourRow = { hour_of_day: number, messages: number, errors: number, responses: number, response_ms: number }
+  const hourSql = (table: string, where: string[]) => `SELECT (r.hour % ${DAY}) / ${HOUR} AS hour_of_day, sum(r.messages) AS messages,
     sum(r.errors) AS errors, sum(r.responses) AS responses, sum(r.response_ms_sum) AS response_ms
-    FROM ${query.agent_id === undefined ? 'project_hour_rollups' : 'message_rollups'} r ${whereSql(rollupWhere)} GROUP BY hour_of_day`)
-    .all(rollupParams) as { hour_of_day: number, messages: number, errors: number, responses: number, response_ms: number }[]
+    FROM ${table} r ${whereSql(where)} GROUP BY hour_of_day`
+  const byHour = rollupsCovered && projects !== null
+    ? memoByVersion(sqlite, `analytics:hours:${JSON.stringify(projects)}`, () => {
+        const inProjects = projectsSql('r.project_id', projects)
+        return prepared(sqlite, hourSql('project_hour_rollups', [inProjects.sql])).all(inProjects.params) as HourRow[]
+      })
+    : prepared(sqlite, hourSql(query.agent_id === undefined ? 'project_hour_rollups' : 'message_rollups', rollupWhere)).all(rollupParams) as HourRow[]
 
   const counts = Array.from<number>({ length: 24 }).fill(0)
   let messages = 0
@@ -696,7 +797,7 @@ function fullTextSearch(query: SearchQuery, scope: Scope): MessageSearchResponse
     count = `SELECT count(*) AS examined, count(*) AS n FROM ${from}`
     order = relevance ? 'f.score, f.seq DESC' : 'f.seq DESC'
   }
-  else if (conversation === undefined || conversation.message_count > PROBE_CONVERSATION_MAX) {
+  else if (conversation === undefined || conversation[C_MESSAGE_COUNT] > PROBE_CONVERSATION_MAX) {
     // Walk the newest matches, look each message up, keep those passing the filters.
     params.window = SEARCH_MATCH_WINDOW
     from = `(SELECT messages_fts.rowid AS seq${relevance ? ', bm25(messages_fts) AS score' : ''} FROM messages_fts
@@ -711,7 +812,8 @@ function fullTextSearch(query: SearchQuery, scope: Scope): MessageSearchResponse
     count = `SELECT 0 AS examined, count(*) AS n FROM ${from} WHERE ${filters.join(' AND ')}`
     order = relevance ? 'bm25(messages_fts), m.seq DESC' : 'm.seq DESC'
   }
-  const counted = prepared(sqlite, count).get(params) as { examined: number, n: number }
+  // Like a list's total, remembered until the store changes: paging through the results asks again.
+  const counted = memoByVersion(sqlite, `search:${count}\u0000${JSON.stringify(params)}`, () => prepared(sqlite, count).get(params) as { examined: number, n: number })
   const page = counted.n === 0
     ? []
     : prepared(sqlite, `SELECT ${filters.length ? 'm.seq' : 'f.seq'} FROM ${from} ${whereSql(filters)} ORDER BY ${order} LIMIT @limit OFFSET @offset`)

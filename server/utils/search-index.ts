@@ -5,11 +5,19 @@
  */
 import type { Statement } from 'better-sqlite3'
 import { type Sqlite, useDatabase } from './db'
+import { storeVersion } from './store-version'
 
 /** Messages indexed per transaction. */
 const CHUNK = 20_000
 
-type Indexer = { sqlite: Sqlite, watermark: Statement, latest: Statement, run: (from: number, to: number) => void }
+type Indexer = {
+  sqlite: Sqlite
+  watermark: Statement
+  latest: Statement
+  run: (from: number, to: number) => void
+  /** The store version at which the index was last found caught up. */
+  caughtUpAt?: string
+}
 let indexer: Indexer | undefined
 
 function useIndexer(): Indexer {
@@ -32,10 +40,17 @@ function useIndexer(): Indexer {
 /** Indexes up to `maxChunks` chunks of pending messages; returns how many are still pending. */
 export function indexPendingMessages(maxChunks = Number.POSITIVE_INFINITY): number {
   const ix = useIndexer()
+  // Nothing written since the index was last found caught up: nothing can be pending (every search asks).
+  // (Not inside a transaction, whose writes a rollback could take back without a new version.)
+  const remember = !ix.sqlite.inTransaction
+  if (remember && ix.caughtUpAt !== undefined && ix.caughtUpAt === storeVersion(ix.sqlite)) return 0
   const latest = (ix.latest.get() as { n: number }).n
   for (let i = 0; i < maxChunks; i++) {
     const from = (ix.watermark.get() as { n: number }).n
-    if (from >= latest) return 0
+    if (from >= latest) {
+      if (remember) ix.caughtUpAt = storeVersion(ix.sqlite)
+      return 0
+    }
     ix.run(from, Math.min(latest, from + CHUNK))
   }
   return Math.max(0, latest - (ix.watermark.get() as { n: number }).n)

@@ -2,11 +2,12 @@ import type { Statement } from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analyticsQuery, conversationListQuery, messageListQuery, searchQuery } from '../../shared/conversations'
 import {
-  conversationAnalytics, decodeCursor, encodeCursor, ftsQuery, getConversation, getConversationsBatch,
+  conversationAnalytics, decodeCursor, encodeCursor, ftsQuery, getConversation, getConversationsBatch, isoTime,
   listConversations, listMessages, needsSubstringSearch, peakHourRanges, searchMessages, substringSnippet,
 } from '../../server/utils/conversations'
 import { closeDatabase, openDatabase, setDatabase, type Sqlite } from '../../server/utils/db'
 import { ingest } from '../../server/utils/ingest'
+import { storeVersion } from '../../server/utils/store-version'
 import { validated } from '../../server/utils/validation'
 
 const T = Date.UTC(2025, 6, 14, 9, 0, 0)
@@ -40,10 +41,12 @@ const L = (q: Record<string, string | undefined> = {}) => conversationListQuery.
 const S = (q: Record<string, string | undefined>) => searchQuery.parse(q)
 
 let sqlite: Sqlite
+let main: ReturnType<typeof openDatabase>
 const preparedSql = new Set<string>()
 
 beforeAll(() => {
   const opened = openDatabase(':memory:')
+  main = opened
   sqlite = opened.sqlite
   // Record every statement the module prepares, to read their query plans afterwards.
   const prepare = sqlite.prepare.bind(sqlite)
@@ -332,6 +335,59 @@ describe('query plans', () => {
       if (/started_at <= @until/.test(sql) && !/@(since|projectId|agentId)\b/.test(sql)) continue
       const fullScan = /\bSCAN (c|m|conversations|messages|conversation_participants)\b(?! USING (COVERING )?INDEX)/.test(plan)
       expect(fullScan, `${sql}\n→ ${plan}`).toBe(false)
+    }
+  })
+})
+
+describe('remembered figures', () => {
+  it('formats times exactly as Date#toISOString', () => {
+    const samples = [0, 1, 999, 1000, T, T + 123, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(9999, 11, 31, 23, 59, 59, 999), -1, 253_402_300_800_000, 1.5]
+    for (let i = 0; i < 2000; i++) samples.push(Math.floor(Math.random() * 253_402_300_800_000))
+    for (const ms of samples) expect(isoTime(ms)).toBe(new Date(ms).toISOString())
+  })
+
+  it('the store version changes with every write, and reads do not change it', async () => {
+    const before = storeVersion(sqlite)
+    listConversations(L())
+    await conversationAnalytics(analyticsQuery.parse({}))
+    expect(storeVersion(sqlite)).toBe(before)
+    sqlite.exec('SAVEPOINT version')
+    try {
+      sqlite.prepare(`UPDATE conversations SET title = 'x' WHERE id = 'c3'`).run()
+      expect(storeVersion(sqlite)).not.toBe(before)
+    }
+    finally {
+      sqlite.exec('ROLLBACK TO version; RELEASE version')
+    }
+  })
+
+  it('totals, search counts and all-time analytics follow a write at once', async () => {
+    const own = openDatabase(':memory:')
+    setDatabase(own)
+    try {
+      expect(ingest(fixture, 'test').rejected).toBe(0)
+      const all = analyticsQuery.parse({ since: '1' })
+      const before = await conversationAnalytics(all)
+      const totalBefore = listConversations(L()).total
+      const cafeBefore = searchMessages(S({ q: 'café' })).total
+      expect(ingest([msg('n1', 'c9', 'agent_c', T + 320 * MIN, 'agent_c', 'marcus', 'Another café', { project_id: 'beta', message_type: 'error' })], 'test').stored).toBe(1)
+      expect(listConversations(L()).total).toBe(totalBefore + 1)
+      expect(searchMessages(S({ q: 'café' })).total).toBe(cafeBefore + 1)
+      const after = await conversationAnalytics(all)
+      expect(after.total_conversations).toBe(before.total_conversations + 1)
+      expect(after.total_messages).toBe(before.total_messages + 1)
+      expect(after.top_agents.map(a => a.agent_id)).toContain('agent_c')
+      expect(after.error_rate).not.toBe(before.error_rate)
+      // A write rolled back leaves the figures as they were (inside a transaction nothing is remembered).
+      own.sqlite.exec('SAVEPOINT undone')
+      own.sqlite.prepare(`DELETE FROM conversations WHERE id = 'c9'`).run()
+      expect(listConversations(L()).total).toBe(totalBefore)
+      own.sqlite.exec('ROLLBACK TO undone; RELEASE undone')
+      expect(listConversations(L()).total).toBe(totalBefore + 1)
+    }
+    finally {
+      own.sqlite.close()
+      setDatabase(main)
     }
   })
 })
