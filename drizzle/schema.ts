@@ -98,7 +98,10 @@ export const conversations = sqliteTable('conversations', {
   pendingAt: integer('pending_at'),
 }, t => [
   index('conversations_project_activity_idx').on(t.projectId, t.lastActivity, t.id),
-  index('conversations_activity_idx').on(t.lastActivity, t.id),
+  // Covering for the list pages (newest activity first, by offset or keyset cursor): a page is
+  // read from the index alone, without a table look-up per row.
+  index('conversations_activity_cover_idx').on(t.lastActivity, t.id, t.projectId, t.agentId, t.startedAt, t.closedAt, t.messageCount,
+    t.errorCount, t.type, t.title, t.participants),
   index('conversations_agent_activity_idx').on(t.agentId, t.lastActivity, t.id),
   index('conversations_project_agent_idx').on(t.projectId, t.agentId),
 ])

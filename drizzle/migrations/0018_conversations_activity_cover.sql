@@ -1,0 +1,2 @@
+DROP INDEX `conversations_activity_idx`;--> statement-breakpoint
+CREATE INDEX `conversations_activity_cover_idx` ON `conversations` (`last_activity`,`id`,`project_id`,`agent_id`,`started_at`,`closed_at`,`message_count`,`error_count`,`type`,`title`,`participants`);
