@@ -458,6 +458,7 @@ const pass = {
   no_client_dropped_as_slow: resynced === 0,
   zero_duplicated: duplicates === 0,
   shapes_and_order_on_sampled_clients: shapeErrors === 0,
+  server_rss_growth_at_most_200_mb: rssAfter.rss_mb - rssConnected.rss_mb <= 200,
   ...Object.fromEntries(phases.filter(p => p.pass_p99 !== null).map(p => [`p99_at_${p.rate_msg_per_s}_msg_per_s`, p.pass_p99])),
 }
 
@@ -497,7 +498,7 @@ report({
   },
   baseline: { single_events: baselineSingle, batch_frames: baselineBatch },
   events_delivered_per_s_seneca: round(totalDeliveries / phaseResults.reduce((s, p) => s + p.elapsed_s, 0), 0),
-  target: { p99_ms: TARGET_P99_MS, lost: 0, duplicated: 0 },
+  target: { p99_ms: TARGET_P99_MS, lost: 0, duplicated: 0, server_rss_growth_mb_max: 200 },
   pass,
   passed: Object.values(pass).every(Boolean),
   ...(profile ? { server_profile: profile } : {}),
