@@ -540,7 +540,7 @@ export function costAgents(q: z.output<typeof costListQuery>, scope: Scope, now 
   const f: CostFilter = { scope, projectId: q.project_id }
   const { from, to } = readRange(w)
   const rows = aggregateCosts(sqlite, f, from, to, ['agent_id', 'project_id'], { top: q.limit + 1 }).filter(r => r.agent_id !== '').slice(0, q.limit)
-  const burns = agentBurnRates(sqlite, rows as { project_id: string, agent_id: string }[], w.asOf, q.burn_window_hours)
+  const burns = agentBurnRates(sqlite, rows.map(r => ({ project_id: r.project_id!, agent_id: r.agent_id! })), w.asOf, q.burn_window_hours)
   return {
     currency: 'USD' as const,
     window: windowView(w),

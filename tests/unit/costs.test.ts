@@ -244,12 +244,12 @@ describe('windows, burn rate and projection', () => {
     }), 'test')
     const D = 24 * H
     for (const [a, b] of [[Date.UTC(2026, 1, 3, 5), Date.UTC(2026, 3, 2, 7)], [Date.UTC(2026, 0, 20), Date.UTC(2026, 3, 20)], [start, Date.UTC(2026, 3, 1)],
-      [Date.UTC(2026, 1, 27, 13), Date.UTC(2026, 3, 1, 2)], [Date.UTC(2026, 1, 28, 23), Date.UTC(2026, 4, 3)]]) {
+      [Date.UTC(2026, 1, 27, 13), Date.UTC(2026, 3, 1, 2)], [Date.UTC(2026, 1, 28, 23), Date.UTC(2026, 4, 3)]] as [number, number][]) {
       const s = summary({ since: String(a), until: String(b), as_of: String(Date.UTC(2027, 0, 1)) })
       const to = Math.ceil(b / H) * H
       const tasks = rows<{ task_id: string, project_id: string, cost: number }>(`SELECT project_id, task_id, sum(cost) AS cost FROM cost_events WHERE ts >= ? AND ts < ?
-        GROUP BY project_id, task_id ORDER BY cost DESC, count(*) DESC, task_id, project_id LIMIT 10`, Math.floor(a! / D) * D, Math.ceil(to / D) * D)
-      expect(s.by_task.map(t => `${t.project_id}/${t.task_id} ${round6(t.cost)}`), new Date(a!).toISOString()).toEqual(tasks.map(t => `${t.project_id}/${t.task_id} ${round6(t.cost)}`))
+        GROUP BY project_id, task_id ORDER BY cost DESC, count(*) DESC, task_id, project_id LIMIT 10`, Math.floor(a / D) * D, Math.ceil(to / D) * D)
+      expect(s.by_task.map(t => `${t.project_id}/${t.task_id} ${round6(t.cost)}`), new Date(a).toISOString()).toEqual(tasks.map(t => `${t.project_id}/${t.task_id} ${round6(t.cost)}`))
     }
   })
 
