@@ -82,8 +82,14 @@ const MIN_COMPRESS_BYTES = 512
  */
 export class SharedFrame {
   private readonly deflated = new Map<number, Buffer>()
+  private framed: Buffer | undefined
 
   constructor(readonly text: Buffer) {}
+
+  /** The uncompressed frame, built once. */
+  plain(): Buffer {
+    return this.framed ??= textFrame(this.text)
+  }
 
   /**
    * The frame for a peer that negotiated deflate with this window, or null for a message too

@@ -11,7 +11,7 @@
  * - frames coalesce: the first event after a quiet spell goes out at once, later ones within
  *   the batch window leave together in one `batch`. The window is 100 ms while a group is busy
  *   (≥ 500 events/s) or the process is short of CPU (event-loop utilisation); while light it is as
- *   short as the group's size allows (20 ms, up to 50 ms for 1,000 members), because latency
+ *   short as the group's size allows (20 ms, 25 ms for 1,000 members), because latency
  *   then matters more than the number of sends;
  * - every peer remembers the last seq it was sent (`lastSentSeq`), which makes the seams of a
  *   resume (replay from the events table, then live) and of a subscription change exact:
@@ -78,10 +78,17 @@ export function readRealtimeConfig() {
      */
     lightBatchMs: envNumber('SENECA_WS_LIGHT_BATCH_MS', 20),
     /**
-     * Sends per second one group may cost while light: 1,000 members → a 50 ms window. A send
-     * costs ~15–25 µs of kernel time on loopback, so this keeps a light group under half a core.
+     * Sends per second one group may cost while light: 1,000 members → a 25 ms window. A send
+     * costs ~13 µs of kernel time on loopback, so a light group stays near half a core at most;
+     * while fewer events than one per window arrive, it costs no more than sending each at once.
      */
-    sendBudget: envNumber('SENECA_WS_SEND_BUDGET', 20_000),
+    sendBudget: envNumber('SENECA_WS_SEND_BUDGET', 40_000),
+    /**
+     * Longest stretch of socket writes (ms) before the hub lets the event loop run: a write
+     * costs ~13 µs of kernel time on loopback, so 1,000 members block the process for ~15 ms,
+     * which requests (a heartbeat, an ingest) would otherwise wait out.
+     */
+    flushSliceMs: envNumber('SENECA_WS_FLUSH_SLICE_MS', 3),
     /**
      * Event-loop utilisation (0..1, over the last second) above which every group gets the
      * full batch window: the process is short of CPU, and fewer, larger frames cost less.
@@ -188,13 +195,6 @@ type InFlight = {
   wsFrame?: SharedFrame
   sseFrame?: Buffer
 }
-
-/**
- * Longest stretch of socket writes before the hub lets the event loop run: a write costs
- * ~15 µs of kernel time on loopback, so 1,000 members block the process for ~15 ms, which
- * requests (a heartbeat, an ingest) would otherwise wait out.
- */
-const FLUSH_SLICE_MS = 3
 
 class Group {
   readonly members = new Set<RealtimePeer>()
@@ -618,7 +618,7 @@ export class RealtimeHub {
     }
     group.inFlight = flight
     this.noteGroupDeliveries(group, outs)
-    this.writeSlice(group, flight, performance.now() + FLUSH_SLICE_MS)
+    this.writeSlice(group, flight, performance.now() + this.config.flushSliceMs)
   }
 
   /**
@@ -646,7 +646,7 @@ export class RealtimeHub {
       }
       if ((flight.next & 31) === 0 && flight.next < members.length && performance.now() > deadline) {
         setImmediate(() => {
-          if (group.inFlight === flight) this.writeSlice(group, flight, performance.now() + FLUSH_SLICE_MS)
+          if (group.inFlight === flight) this.writeSlice(group, flight, performance.now() + this.config.flushSliceMs)
         })
         return
       }
@@ -1289,12 +1289,11 @@ export function crosswsConnection(peer: CrosswsPeer, onPong: () => void): Realti
     kind: 'ws',
     send,
     sendShared: (frame) => {
-      const whole = windowBits === null ? null : frame.compressed(windowBits)
       const socket = native?._socket
       // Written whole, between messages: `ws` never holds a queue here (it never compresses),
-      // but should it, the frame goes through it uncompressed to keep the order.
-      if (whole && socket && native!.readyState === 1 && !native!._sender?._queue?.length) socket.write(whole)
-      else send(frame.text)
+      // but should it, the frame goes through it to keep the order.
+      if (!socket || native!.readyState !== 1 || native!._sender?._queue?.length) return send(frame.text)
+      socket.write((windowBits === null ? null : frame.compressed(windowBits)) ?? frame.plain())
     },
     bufferedAmount: () => native?.bufferedAmount ?? 0,
     close: (code, reason) => peer.close(code, reason),

@@ -51,7 +51,10 @@ describe('compression', () => {
     const f = parse(a)
     expect(f).toMatchObject({ fin: true, rsv1: true, opcode: 1, rest: 0 })
     expect(inflate(f.payload).equals(batch)).toBe(true)
-    expect(new SharedFrame(Buffer.from('{"event":"pong"}')).compressed(15)).toBeNull()
+    const small = new SharedFrame(Buffer.from('{"event":"pong"}'))
+    expect(small.compressed(15)).toBeNull()
+    expect(small.plain()).toBe(small.plain())
+    expect(parse(small.plain())).toMatchObject({ rsv1: false, opcode: 1, payload: Buffer.from('{"event":"pong"}') })
   })
 
   it('reads the window the client allows from the negotiated extensions', () => {
