@@ -142,7 +142,7 @@ export const envSchema = z.object({
   SENECA_WS_MAX_BUFFER_BYTES: number(4 * 1024 * 1024),
   SENECA_WS_BATCH_MS: number(100, { integer: false }),
   SENECA_WS_LIGHT_BATCH_MS: number(20, { integer: false }),
-  SENECA_WS_SEND_BUDGET: number(40_000, { integer: false }),
+  SENECA_WS_SEND_BUDGET: number(20_000, { integer: false }),
   SENECA_WS_FLUSH_SLICE_MS: number(3, { integer: false }),
   SENECA_WS_OVERLOAD_ELU: number(0.8, { max: 1, integer: false }),
   SENECA_WS_BUSY_RATE: number(500, { integer: false }),

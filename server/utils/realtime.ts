@@ -11,7 +11,7 @@
  * - frames coalesce: the first event after a quiet spell goes out at once, later ones within
  *   the batch window leave together in one `batch`. The window is 100 ms while a group is busy
  *   (≥ 500 events/s) or the process is short of CPU (event-loop utilisation); while light it is as
- *   short as the group's size allows (20 ms, 25 ms for 1,000 members), because latency
+ *   short as the group's size allows (20 ms, up to 50 ms for 1,000 members), because latency
  *   then matters more than the number of sends;
  * - every peer remembers the last seq it was sent (`lastSentSeq`), which makes the seams of a
  *   resume (replay from the events table, then live) and of a subscription change exact:
@@ -78,11 +78,11 @@ export function readRealtimeConfig() {
      */
     lightBatchMs: envNumber('SENECA_WS_LIGHT_BATCH_MS', 20),
     /**
-     * Sends per second one group may cost while light: 1,000 members → a 25 ms window. A send
-     * costs ~13 µs of kernel time on loopback, so a light group stays near half a core at most;
+     * Sends per second one group may cost while light: 1,000 members → a 50 ms window. A send
+     * costs ~13–18 µs of kernel time on loopback, so a light group stays under a third of a core;
      * while fewer events than one per window arrive, it costs no more than sending each at once.
      */
-    sendBudget: envNumber('SENECA_WS_SEND_BUDGET', 40_000),
+    sendBudget: envNumber('SENECA_WS_SEND_BUDGET', 20_000),
     /**
      * Longest stretch of socket writes (ms) before the hub lets the event loop run: a write
      * costs ~13 µs of kernel time on loopback, so 1,000 members block the process for ~15 ms,
