@@ -814,6 +814,22 @@ function fullTextSearch(query: SearchQuery, scope: Scope): MessageSearchResponse
   }
   // Like a list's total, remembered until the store changes: paging through the results asks again.
   const counted = memoByVersion(sqlite, `search:${count}\u0000${JSON.stringify(params)}`, () => prepared(sqlite, count).get(params) as { examined: number, n: number })
+  const partial = counted.examined >= SEARCH_MATCH_WINDOW
+  if (filters.length === 0 && !relevance && query.offset + query.limit + 1 <= SEARCH_MATCH_WINDOW) {
+    // Newest first with nothing to check on the message: the matches stream from the index in
+    // rowid (= seq) order, so one pass with the index as the outer loop reads the page, its
+    // messages and their snippets (computed only for the rows returned, after the offset).
+    const rows = counted.n === 0
+      ? []
+      : prepared(sqlite, `SELECT ${MESSAGE_COLUMNS}, snippet(messages_fts, 0, '${MARK_OPEN}', '${MARK_CLOSE}', '…', 16) AS snippet
+          FROM messages_fts CROSS JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH @match
+          ORDER BY messages_fts.rowid DESC LIMIT @limit OFFSET @offset`)
+        .all({ match, limit: query.limit + 1, offset: query.offset }) as (MessageRow & { snippet: string })[]
+    const hasMore = rows.length > query.limit
+    if (hasMore) rows.length = query.limit
+    const results = rows.map(r => ({ message: toMessage(r), conversation_id: r.conversation_id, snippet: markSnippet(r.snippet) }))
+    return { results, total: counted.n, has_more: hasMore, mode: 'fulltext', partial }
+  }
   const page = counted.n === 0
     ? []
     : prepared(sqlite, `SELECT ${filters.length ? 'm.seq' : 'f.seq'} FROM ${from} ${whereSql(filters)} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
@@ -837,7 +853,7 @@ function fullTextSearch(query: SearchQuery, scope: Scope): MessageSearchResponse
     const row = bySeq.get(seq)
     if (row) results.push({ message: toMessage(row), conversation_id: row.conversation_id, snippet: markSnippet(row.snippet) })
   }
-  return { results, total: counted.n, has_more: hasMore, mode: 'fulltext', partial: counted.examined >= SEARCH_MATCH_WINDOW }
+  return { results, total: counted.n, has_more: hasMore, mode: 'fulltext', partial }
 }
 
 function escapeLike(text: string): string {
