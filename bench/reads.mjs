@@ -10,6 +10,7 @@
  *   - GET /api/conversations/{id}/messages                  rotating over 1,000 conversations
  *   - GET /api/conversations/search?q=<word in ~0.1%>        full-text search
  *   - GET /api/conversations/analytics?since=<n>             uncached: every request a new key
+ *   - GET /api/conversations/analytics?since=<inside data>   uncached and computed: a window within the data
  *   - GET /api/conversations/analytics                       same URL every time (cache allowed)
  * Baselines, same run: GET /api/connectors on the same server (a Nitro route answering small
  * JSON without touching the database when no connector runs — the "bare Nitro JSON route"),
@@ -49,7 +50,9 @@ const DATA_VERSION = 1
 
 const TARGETS = { list_ratio_min: 0.25, list_p99_ms_max: 25, search_p95_ms_max: 50, analytics_p95_ms_max: 50, rss_mb_max: 400 }
 
-const at = messageFactory({ conversations: CONVERSATIONS, idPrefix: 'rd' })
+const DATA_START = Date.UTC(2026, 2, 1)
+const STEP_MS = 250
+const at = messageFactory({ conversations: CONVERSATIONS, idPrefix: 'rd', startTs: DATA_START, stepMs: STEP_MS })
 const headers = await authHeaders()
 
 // --- data: reuse a cached, complete data dir or load a fresh one --------------------------
@@ -232,6 +235,14 @@ if (!LOAD_ONLY) {
   if (await probe('analytics_uncached', '/api/conversations/analytics?since=1', b => (typeof b?.total_conversations === 'number' ? null : 'no total_conversations'))) {
     await measure('analytics_uncached', { pathAt: i => `/api/conversations/analytics?since=${i + 1}`, title: 'GET /api/conversations/analytics?since=<unique> (uncached)' })
   }
+  // Uncached analytics of a window inside the data: `since` falls within the loaded hours,
+  // at another hour and millisecond in every request, so the figures are computed from the
+  // hourly rollups each time (an all-time answer cannot stand in for them).
+  const dataHours = Math.max(1, Math.floor((MESSAGES * STEP_MS) / 3_600_000))
+  const windowSince = i => DATA_START + ((i % dataHours) + 1) * 3_600_000 + (i % 3_599_000)
+  if (await probe('analytics_window', `/api/conversations/analytics?since=${windowSince(0)}`, b => (typeof b?.total_conversations === 'number' ? null : 'no total_conversations'))) {
+    await measure('analytics_window', { pathAt: i => `/api/conversations/analytics?since=${windowSince(i)}`, title: 'GET /api/conversations/analytics?since=<unique, inside the data> (uncached, computed)' })
+  }
   if (await probe('analytics_same_url', '/api/conversations/analytics')) {
     await measure('analytics_same_url', { path: '/api/conversations/analytics', title: 'GET /api/conversations/analytics (same URL, cache allowed)' })
   }
@@ -264,6 +275,7 @@ const pass = LOAD_ONLY
       messages_page: listCheck('messages_page'),
       search: p95Check('search', TARGETS.search_p95_ms_max),
       analytics_uncached: p95Check('analytics_uncached', TARGETS.analytics_p95_ms_max),
+      analytics_window: p95Check('analytics_window', TARGETS.analytics_p95_ms_max),
       rss_after_load: rssAfterLoad === null ? null : rssAfterLoad <= TARGETS.rss_mb_max,
       rss_at_end: rssEnd.rss_mb === null ? null : rssEnd.rss_mb <= TARGETS.rss_mb_max,
     }
