@@ -40,6 +40,8 @@ export const insightTaskFacts = sqliteTable('insight_task_facts', {
   index('insight_task_facts_agent_completed_idx').on(t.agentId, t.completedAt),
   /** Covers stall detection: the in-progress tasks of projects with their agent and last report, without reading the rows. */
   index('insight_task_facts_status_idx').on(t.status, t.projectId, t.agentId, t.lastProgressAt, t.taskId),
+  /** Stall detection reads in-progress tasks longest idle first and stops after the ones shown. */
+  index('insight_task_facts_stall_idx').on(t.status, t.lastProgressAt, t.taskId),
 ])
 
 /** Which tasks carry a label key: the evidence behind label figures. */

@@ -1,0 +1,1 @@
+CREATE INDEX `insight_task_facts_stall_idx` ON `insight_task_facts` (`status`,`last_progress_at`,`task_id`);
