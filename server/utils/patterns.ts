@@ -182,30 +182,51 @@ function peakHours(filter: string, params: Record<string, unknown>, projectId: s
   }]
 }
 
+/** The last count of stalled tasks, with the rollup watermark and question it answered. */
+let stalledMemo: { key: string, n: number } | null = null
+
+/** How many in-progress tasks are stalled (see stalls), remembered until the rollups or the question change. */
+function stalledCount(filter: string, open: string, args: Record<string, unknown>): number {
+  const events = (stmt(`SELECT value FROM insight_state WHERE name = 'events'`).get() as { value: number } | undefined)?.value ?? 0
+  const key = JSON.stringify([events, filter, args])
+  if (stalledMemo?.key === key) return stalledMemo.n
+  const n = (stmt(`WITH pg AS (SELECT project_id, sum(gap_sum) AS s, sum(gap_n) AS n FROM insight_agent_labels WHERE label = '' AND gap_n > 0 AND ${filter} GROUP BY project_id),
+    holders AS (SELECT DISTINCT project_id, agent_id FROM insight_task_facts WHERE status = 'in_progress' AND ${open}),
+    u AS (SELECT h.project_id, h.agent_id, coalesce(a.gap_sum / a.gap_n, pg.s / pg.n) AS usual FROM holders h
+      LEFT JOIN insight_agent_labels a ON a.project_id = h.project_id AND a.agent_id = h.agent_id AND a.label = '' AND a.gap_n > 0
+      LEFT JOIN pg ON pg.project_id = h.project_id)
+    SELECT count(*) AS n FROM u JOIN insight_task_facts f
+      ON f.status = 'in_progress' AND f.project_id = u.project_id AND f.agent_id IS u.agent_id AND f.last_progress_at IS NOT NULL AND f.last_progress_at < @asOf
+      WHERE u.usual > 0 AND @asOf - f.last_progress_at > @factor * u.usual`).get(args) as { n: number }).n
+  stalledMemo = { key, n }
+  return n
+}
+
 /**
  * Stalls: in-progress tasks whose last assignment or progress report is older than
  * `factor` × the usual interval between reports of the agent holding them (its mean over all
  * its tasks in the project; the project's mean across agents when it has none).
  */
-function stalls(filter: string, params: Record<string, unknown>, factor: number, asOf: number, limit: number): Pattern[] {
-  // In SQL, so that only the stalled tasks reach JavaScript. The usual interval is looked up once per
-  // (project, agent) holding in-progress tasks (their distinct pairs read from the covering (status,
-  // project, agent, last report, task) index), then each pair's tasks are one range of that index,
-  // compared with it: the longest idle first (the oldest last report, then the task id), with the
-  // count of all stalled tasks when there are more than are shown.
+function stalls(filter: string, params: Record<string, unknown>, factor: number, asOf: number, limit: number, stallFilter: string): Pattern[] {
+  // In SQL, so that only the stalled tasks reach JavaScript. The tasks shown are read in order of
+  // their last report from the (status, last report, task) index, each compared with its holder's
+  // usual interval as it is read, so the scan stops at the `limit`-th stalled task. The count of all
+  // stalled tasks (needed only when there are more than are shown) looks the usual interval up once
+  // per (project, agent) holding in-progress tasks (their distinct pairs read from the covering
+  // (status, project, agent, last report, task) index), then each pair's tasks are one range of that
+  // index; it only changes when the rollups move or the question does, so it is remembered until then.
   const open = filter === '1' ? 'project_id IN (SELECT id FROM projects)' : filter
-  const stalledSql = `WITH pg AS (SELECT project_id, sum(gap_sum) AS s, sum(gap_n) AS n FROM insight_agent_labels WHERE label = '' AND gap_n > 0 AND ${filter} GROUP BY project_id),
-    holders AS (SELECT DISTINCT project_id, agent_id FROM insight_task_facts WHERE status = 'in_progress' AND ${open}),
-    u AS (SELECT h.project_id, h.agent_id, a.gap_sum / a.gap_n AS own, coalesce(a.gap_sum / a.gap_n, pg.s / pg.n) AS usual FROM holders h
-      LEFT JOIN insight_agent_labels a ON a.project_id = h.project_id AND a.agent_id = h.agent_id AND a.label = '' AND a.gap_n > 0
-      LEFT JOIN pg ON pg.project_id = h.project_id),
-    s AS (SELECT f.task_id, f.project_id, f.agent_id, f.last_progress_at, u.usual, u.own FROM u JOIN insight_task_facts f
-      ON f.status = 'in_progress' AND f.project_id = u.project_id AND f.agent_id IS u.agent_id AND f.last_progress_at IS NOT NULL AND f.last_progress_at < @asOf
-      WHERE u.usual > 0 AND @asOf - f.last_progress_at > @factor * u.usual)`
   const args = { ...params, asOf, factor }
-  const rows = stmt(`${stalledSql} SELECT task_id, project_id, agent_id, last_progress_at, usual, own IS NOT NULL AS is_own FROM s ORDER BY last_progress_at, task_id LIMIT @limit`)
+  const rows = stmt(`SELECT f.task_id, f.project_id, f.agent_id, f.last_progress_at,
+      coalesce(a.gap_sum / a.gap_n, (SELECT sum(p.gap_sum) / sum(p.gap_n) FROM insight_agent_labels p WHERE p.project_id = f.project_id AND p.label = '' AND p.gap_n > 0)) AS usual,
+      a.gap_sum / a.gap_n IS NOT NULL AS is_own
+    FROM insight_task_facts f INDEXED BY insight_task_facts_stall_idx
+    LEFT JOIN insight_agent_labels a ON a.project_id = f.project_id AND a.agent_id = f.agent_id AND a.label = '' AND a.gap_n > 0
+    WHERE f.status = 'in_progress' AND f.last_progress_at IS NOT NULL AND f.last_progress_at < @asOf AND ${stallFilter}
+      AND usual > 0 AND @asOf - f.last_progress_at > @factor * usual
+    ORDER BY f.last_progress_at, f.task_id LIMIT @limit`)
     .all({ ...args, limit }) as { task_id: string, project_id: string, agent_id: string | null, last_progress_at: number, usual: number, is_own: number }[]
-  const stalledTasks = rows.length < limit ? rows.length : (stmt(`${stalledSql} SELECT count(*) AS n FROM s`).get(args) as { n: number }).n
+  const stalledTasks = rows.length < limit ? rows.length : stalledCount(filter, open, args)
   const stalled = rows.map(r => ({ t: r, idle: asOf - r.last_progress_at, usual: r.usual, own: r.is_own === 1 }))
   // Only the longest-stalled tasks are described (and their rows read).
   const task = stmt(`SELECT name, progress FROM tasks WHERE id = ?`)
@@ -245,6 +266,12 @@ function loops(filter: string, params: Record<string, unknown>, limit: number): 
   }))
 }
 
+/** The stall filter on `f.project_id` (every existing project when unrestricted). */
+function stallScope(projectId: string | undefined, scope: Scope, params: Record<string, unknown>): string {
+  const f = projectFilter('f.project_id', projectId, scope, params)
+  return f === '1' ? 'f.project_id IN (SELECT id FROM projects)' : f
+}
+
 /** GET /api/patterns: every detected pattern (or one type) with its evidence. */
 export function listPatterns(q: PatternQuery, scope: Scope) {
   const fresh = freshness()
@@ -258,7 +285,7 @@ export function listPatterns(q: PatternQuery, scope: Scope) {
     ...(want('label_duration') ? labelDurations(labelTotals(filter, params), projectId).slice(0, q.limit) : []),
     ...(want('best_agent') ? bestAgents(agentCandidates(filter, params), projectId).slice(0, q.limit) : []),
     ...(want('peak_hours') ? peakHours(filter, params, projectId) : []),
-    ...(want('stall') ? stalls(filter, params, q.stall_factor, asOf, q.limit) : []),
+    ...(want('stall') ? stalls(filter, params, q.stall_factor, asOf, q.limit, stallScope(q.project_id, scope, params)) : []),
     ...(want('loop') ? loops(filter, params, q.limit) : []),
   ]
   return {

@@ -285,6 +285,38 @@ describe('patterns from stored work', () => {
     expect(listPatterns({ ...patternQuery, as_of: t0 + 8.5 * H }, null).counts.stall).toBe(0)
   })
 
+  it('shows the longest-stalled tasks first and counts every stalled one, per scope and as work arrives', () => {
+    const T = MON
+    const task = (project: string, id: string) => ({ kind: 'task.upserted', project_id: project, task_id: id, name: id, ts: T })
+    store([
+      { kind: 'project.upserted', project_id: 'p', name: 'P' },
+      { kind: 'project.upserted', project_id: 'q', name: 'Q' },
+      ...['s1', 's2', 's3', 's4'].map(id => task('p', id)), task('q', 'q1'),
+      // a reports every hour; c never has, so the project's mean (1 h) is its usual interval
+      { kind: 'task.assigned', project_id: 'p', task_id: 's1', agent_id: 'a', ts: T },
+      { kind: 'task.progress', project_id: 'p', task_id: 's1', agent_id: 'a', progress: 10, ts: T + H },
+      { kind: 'task.assigned', project_id: 'p', task_id: 's2', agent_id: 'a', ts: T + 0.5 * H },
+      { kind: 'task.progress', project_id: 'p', task_id: 's2', agent_id: 'a', progress: 10, ts: T + 1.5 * H },
+      { kind: 'task.assigned', project_id: 'p', task_id: 's3', agent_id: 'a', ts: T + 2 * H },
+      { kind: 'task.assigned', project_id: 'p', task_id: 's4', agent_id: 'c', ts: T + 0.1 * H },
+      // nobody in q has a usual interval: its task is never judged stalled
+      { kind: 'task.assigned', project_id: 'q', task_id: 'q1', agent_id: 'z', ts: T },
+    ])
+    const stalls = (extra: Record<string, unknown>, scope: string[] | null = null) =>
+      listPatterns({ ...patternQuery, type: 'stall', as_of: T + 10 * H, ...extra }, scope).patterns.map(p => [p.evidence.task_id, p.evidence.usual_from, p.evidence.stalled_tasks])
+    expect(stalls({})).toEqual([['s4', 'project', 4], ['s1', 'agent', 4], ['s2', 'agent', 4], ['s3', 'agent', 4]])
+    expect(stalls({ limit: 2 })).toEqual([['s4', 'project', 4], ['s1', 'agent', 4]])
+    expect(stalls({ limit: 2, project_id: 'p' })).toEqual([['s4', 'project', 4], ['s1', 'agent', 4]])
+    expect(stalls({ limit: 2 }, ['p'])).toEqual([['s4', 'project', 4], ['s1', 'agent', 4]])
+    expect(stalls({ limit: 2 }, ['q'])).toEqual([])
+    expect(stalls({ project_id: 'q' })).toEqual([])
+    // an earlier reference time: only the tasks idle more than 3 h by then
+    expect(stalls({ limit: 1, as_of: T + 4.6 * H })).toEqual([['s4', 'project', 3]])
+    // new work moves the count at once
+    store([task('p', 's5'), { kind: 'task.assigned', project_id: 'p', task_id: 's5', agent_id: 'a', ts: T + H }])
+    expect(stalls({ limit: 2 })).toEqual([['s4', 'project', 5], ['s1', 'agent', 5]])
+  })
+
   it('detects an agent repeating near-identical messages', () => {
     const t = MON
     store([
