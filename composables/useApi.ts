@@ -58,7 +58,7 @@ export function useApi() {
     const envelope = (body as { error?: { code?: string, message?: string, details?: Record<string, unknown> } } | null)?.error
     const error = new ApiError(res.status, envelope?.code ?? `HTTP_${res.status}`, envelope?.message ?? `Request failed (${res.status})`, envelope?.details)
     if (res.status === 401) {
-      signOut()
+      signOut(true)
       await navigateTo({ path: '/login', query: { expired: '1' } })
     }
     throw error

@@ -5,6 +5,8 @@
  */
 export default defineNuxtRouteMiddleware((to) => {
   if (import.meta.server || to.path === '/login') return
-  const { credential } = useCredential()
-  if (!credential.value) return navigateTo('/login')
+  const { credential, signInRoute } = useCredential()
+  // Also when a request found the credential refused while this navigation was under way:
+  // the sign-in page then still says why.
+  if (!credential.value) return navigateTo(signInRoute())
 })

@@ -129,7 +129,7 @@ export const useRealtimeStore = defineStore('realtime', () => {
       socket = null
       if (close.code === UNAUTHORIZED) {
         stop()
-        useCredential().signOut()
+        useCredential().signOut(true)
         void navigateTo({ path: '/login', query: { expired: '1' } })
         return
       }
