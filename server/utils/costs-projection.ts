@@ -92,6 +92,11 @@ const FIGURE_ADD = `events = events + excluded.events, input_tokens = input_toke
   reported_cost = reported_cost + excluded.reported_cost, unpriced_events = unpriced_events + excluded.unpriced_events`
 
 /** The rollups the projection keeps (their statements in CostProjector). */
+/** The parameter each rollup key column takes its value from. */
+const KEY_PARAMS = {
+  project_id: '@projectId', hour: '@at', day: '@at', month: '@at', agent_id: '@agentId', task_id: '@taskId', model: '@model', provider: '@provider',
+} as const
+
 const ROLLUPS = ['hourly', 'daily', 'monthly', 'modelHourly', 'modelDaily', 'modelMonthly', 'agentHourly', 'agentDaily', 'agentMonthly', 'dayModel', 'task', 'taskMonthly'] as const
 type RollupName = (typeof ROLLUPS)[number]
 
@@ -103,46 +108,26 @@ export class CostProjector {
 
   constructor(private readonly sqlite: Sqlite) {
     const p = (sql: string) => sqlite.prepare(sql)
+    // Every rollup row adds the figures to the row of its key.
+    const upsert = (table: string, keys: (keyof typeof KEY_PARAMS)[]) => p(`INSERT INTO ${table} (${keys.join(', ')}, ${FIGURE_COLUMNS})
+      VALUES (${keys.map(k => KEY_PARAMS[k]).join(', ')}, ${FIGURE_VALUES})
+      ON CONFLICT(${keys.join(', ')}) DO UPDATE SET ${FIGURE_ADD}`)
     this.st = {
       insert: p(`INSERT INTO cost_events (event_id, project_id, agent_id, task_id, provider, model, input_tokens, output_tokens,
         cache_read_tokens, cache_write_tokens, cost, cost_source, ts, price_id)
         VALUES (@eventId, @projectId, @agentId, @taskId, @provider, @model, @input, @output, @cacheRead, @cacheWrite, @cost, @costSource, @ts, @priceId)`),
-      hourly: p(`INSERT INTO cost_hourly (project_id, hour, agent_id, model, provider, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @at, @agentId, @model, @provider, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, hour, agent_id, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
-      daily: p(`INSERT INTO cost_daily (project_id, day, agent_id, model, provider, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @at, @agentId, @model, @provider, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, day, agent_id, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
-      monthly: p(`INSERT INTO cost_monthly (project_id, month, agent_id, model, provider, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @at, @agentId, @model, @provider, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, month, agent_id, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
-      modelHourly: p(`INSERT INTO cost_model_hourly (project_id, hour, model, provider, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @at, @model, @provider, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, hour, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
-      modelDaily: p(`INSERT INTO cost_model_daily (project_id, day, model, provider, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @at, @model, @provider, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, day, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
-      task: p(`INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @taskId, @at, @model, @provider, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, task_id, day, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
-      taskMonthly: p(`INSERT INTO cost_task_monthly (project_id, task_id, month, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @taskId, @at, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, task_id, month) DO UPDATE SET ${FIGURE_ADD}`),
-      agentHourly: p(`INSERT INTO cost_agent_hourly (project_id, hour, agent_id, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @at, @agentId, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, hour, agent_id) DO UPDATE SET ${FIGURE_ADD}`),
-      agentDaily: p(`INSERT INTO cost_agent_daily (project_id, day, agent_id, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @at, @agentId, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, day, agent_id) DO UPDATE SET ${FIGURE_ADD}`),
-      agentMonthly: p(`INSERT INTO cost_agent_monthly (project_id, month, agent_id, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @at, @agentId, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, month, agent_id) DO UPDATE SET ${FIGURE_ADD}`),
-      modelMonthly: p(`INSERT INTO cost_model_monthly (project_id, month, model, provider, ${FIGURE_COLUMNS})
-        VALUES (@projectId, @at, @model, @provider, ${FIGURE_VALUES})
-        ON CONFLICT(project_id, month, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
-      dayModel: p(`INSERT INTO cost_day_model (day, model, provider, ${FIGURE_COLUMNS})
-        VALUES (@at, @model, @provider, ${FIGURE_VALUES})
-        ON CONFLICT(day, model, provider) DO UPDATE SET ${FIGURE_ADD}`),
+      hourly: upsert('cost_hourly', ['project_id', 'hour', 'agent_id', 'model', 'provider']),
+      daily: upsert('cost_daily', ['project_id', 'day', 'agent_id', 'model', 'provider']),
+      monthly: upsert('cost_monthly', ['project_id', 'month', 'agent_id', 'model', 'provider']),
+      modelHourly: upsert('cost_model_hourly', ['project_id', 'hour', 'model', 'provider']),
+      modelDaily: upsert('cost_model_daily', ['project_id', 'day', 'model', 'provider']),
+      task: upsert('cost_task_daily', ['project_id', 'task_id', 'day', 'model', 'provider']),
+      taskMonthly: upsert('cost_task_monthly', ['project_id', 'task_id', 'month']),
+      agentHourly: upsert('cost_agent_hourly', ['project_id', 'hour', 'agent_id']),
+      agentDaily: upsert('cost_agent_daily', ['project_id', 'day', 'agent_id']),
+      agentMonthly: upsert('cost_agent_monthly', ['project_id', 'month', 'agent_id']),
+      modelMonthly: upsert('cost_model_monthly', ['project_id', 'month', 'model', 'provider']),
+      dayModel: upsert('cost_day_model', ['day', 'model', 'provider']),
     }
   }
 
