@@ -8,14 +8,13 @@
  * are row values, `(a, b) < (?, ?)`, which SQLite turns into one index range
  * (the OR-form scans the index: STACK-NOTES).
  */
-import type { Statement } from 'better-sqlite3'
 import type {
   AnalyticsQuery, Conversation, ConversationAnalytics, ConversationBatchResult, ConversationListQuery,
   ConversationListResponse, ConversationMessage, MessageListQuery, MessageListResponse, MessageSearchResponse,
   MessageSearchResult, SearchQuery,
 } from '../../shared/conversations'
 import { useConfig } from './config'
-import { type Sqlite, useDatabase } from './db'
+import { type Sqlite, prepared, useDatabase } from './db'
 import { apiError } from './errors'
 import { inScope, type Scope, scopeSql } from './access'
 import { cachedRead, type Computed } from './cache'
@@ -28,31 +27,6 @@ const DAY = 24 * HOUR
 
 // ---------------------------------------------------------------------------------------
 // Statements
-
-const statementCache = new WeakMap<Sqlite, Map<string, Statement>>()
-
-function prepared(sqlite: Sqlite, sql: string): Statement {
-  let cache = statementCache.get(sqlite)
-  if (!cache) statementCache.set(sqlite, (cache = new Map()))
-  let statement = cache.get(sql)
-  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql)))
-  return statement
-}
-
-const rawStatementCache = new WeakMap<Sqlite, Map<string, Statement>>()
-
-/**
- * A statement answering rows as arrays (better-sqlite3's raw mode): on the hottest pages,
- * building a keyed object per row cost more than the query itself. Cached apart from
- * `prepared`, since raw mode is a property of the statement.
- */
-function preparedRaw(sqlite: Sqlite, sql: string): Statement {
-  let cache = rawStatementCache.get(sqlite)
-  if (!cache) rawStatementCache.set(sqlite, (cache = new Map()))
-  let statement = cache.get(sql)
-  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql).raw(true)))
-  return statement
-}
 
 type Params = Record<string, string | number>
 
@@ -249,8 +223,8 @@ export function listConversations(query: ConversationListQuery, scope: Scope = n
     pageParams.cursorId = cursor.id
   }
   else pageParams.offset = query.offset
-  const rows = preparedRaw(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c ${whereSql(pageWhere)}
-    ORDER BY c.last_activity DESC, c.id DESC LIMIT @limit OFFSET @offset`).all(pageParams) as ConversationRow[]
+  const rows = prepared(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c ${whereSql(pageWhere)}
+    ORDER BY c.last_activity DESC, c.id DESC LIMIT @limit OFFSET @offset`, true).all(pageParams) as ConversationRow[]
 
   const hasMore = rows.length > query.limit
   if (hasMore) rows.length = query.limit
@@ -268,12 +242,12 @@ export function listConversations(query: ConversationListQuery, scope: Scope = n
 }
 
 function conversationRow(sqlite: Sqlite, id: string): ConversationRow | undefined {
-  return preparedRaw(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?`).get(id) as ConversationRow | undefined
+  return prepared(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ?`, true).get(id) as ConversationRow | undefined
 }
 
 /** The project of a conversation (what a scope check needs), or undefined when it does not exist. */
 function conversationProject(sqlite: Sqlite, id: string): string | undefined {
-  const row = preparedRaw(sqlite, 'SELECT project_id FROM conversations WHERE id = ?').get(id) as [string] | undefined
+  const row = prepared(sqlite, 'SELECT project_id FROM conversations WHERE id = ?', true).get(id) as [string] | undefined
   return row?.[0]
 }
 
@@ -291,7 +265,7 @@ export function getConversation(id: string, scope: Scope = null): Conversation {
 export function getConversationsBatch(ids: string[], scope: Scope = null): ConversationBatchResult[] {
   const { sqlite } = useDatabase()
   const rows = ids.length
-    ? preparedRaw(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id IN (SELECT value FROM json_each(?))`)
+    ? prepared(sqlite, `SELECT ${CONVERSATION_COLUMNS} FROM conversations c WHERE c.id IN (SELECT value FROM json_each(?))`, true)
       .all(JSON.stringify(ids)) as ConversationRow[]
     : []
   const byId = new Map(rows.filter(r => inScope(scope, r[C_PROJECT])).map(r => [r[C_ID], r]))
@@ -404,8 +378,8 @@ export function listMessages(conversationId: string, query: MessageListQuery, sc
   }
   const forward = query.after !== undefined
   const order = forward ? 'm.ts ASC, m.seq ASC' : 'm.ts DESC, m.seq DESC'
-  const rows = preparedRaw(sqlite, `SELECT ${THREAD_COLUMNS} FROM messages m WHERE ${where.join(' AND ')}
-    ORDER BY ${order} LIMIT @limit`).all(params) as ThreadRow[]
+  const rows = prepared(sqlite, `SELECT ${THREAD_COLUMNS} FROM messages m WHERE ${where.join(' AND ')}
+    ORDER BY ${order} LIMIT @limit`, true).all(params) as ThreadRow[]
   const hasMore = rows.length > query.limit
   if (hasMore) rows.length = query.limit
   if (!forward) rows.reverse()

@@ -12,8 +12,7 @@ import { type Principal, canUseProject } from './auth'
 import { type Scope, inScope } from './access'
 import { BUILTIN_PRICES, candidatePrices, comparePrices, dayMs, patternMatches, priceAt, priceTimeline, type PriceRow } from './costs-prices'
 import { DAY_MS, HOUR_MS, type PriceDbRow as PricedRow, priceBook, priceTableChanged } from './costs-projection'
-import { costStatement } from './costs'
-import { type Sqlite, useDatabase } from './db'
+import { type Sqlite, prepared, useDatabase } from './db'
 import { retainedFrom } from './maintenance'
 import { apiError } from './errors'
 import { iso } from './ids'
@@ -37,7 +36,7 @@ export function priceView(r: PriceDbRow): PriceView {
 }
 
 function getPriceRow(sqlite: Sqlite, id: number): PriceDbRow | undefined {
-  return costStatement(sqlite, `SELECT ${PRICE_COLUMNS} FROM model_prices WHERE id = ?`).get(id) as PriceDbRow | undefined
+  return prepared(sqlite, `SELECT ${PRICE_COLUMNS} FROM model_prices WHERE id = ?`).get(id) as PriceDbRow | undefined
 }
 
 // ---------------------------------------------------------------------------------------
@@ -52,7 +51,7 @@ type Key = { project_id: string, model: string, provider: string }
  * price table as it is now.
  */
 export function recost(sqlite: Sqlite, affected: (key: Key) => boolean): Recosted {
-  const keys = (costStatement(sqlite, 'SELECT DISTINCT project_id, model, provider FROM cost_daily').all() as Key[]).filter(affected)
+  const keys = (prepared(sqlite, 'SELECT DISTINCT project_id, model, provider FROM cost_daily').all() as Key[]).filter(affected)
   const book = priceBook(sqlite)
   let events = 0
   for (const key of keys) events += recostKey(sqlite, key, book.rows)
@@ -81,7 +80,7 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
       const range = { ...args, from: span.from, to: span.to }
       if (span.price) {
         const p = span.price
-        changed += costStatement(sqlite, `UPDATE cost_events SET cost_source = 'estimated', price_id = @priceId,
+        changed += prepared(sqlite, `UPDATE cost_events SET cost_source = 'estimated', price_id = @priceId,
           cost = (input_tokens * @input + output_tokens * @output + cache_read_tokens * @cacheRead + cache_write_tokens * @cacheWrite) / 1e6
           WHERE ${KEY} AND ts >= @from AND ts < @to AND cost_source <> 'reported'`).run({
           ...range, priceId: p.id, input: p.inputPerMtok, output: p.outputPerMtok,
@@ -89,54 +88,54 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
         }).changes
       }
       else {
-        changed += costStatement(sqlite, `UPDATE cost_events SET cost_source = 'unpriced', price_id = NULL, cost = NULL
+        changed += prepared(sqlite, `UPDATE cost_events SET cost_source = 'unpriced', price_id = NULL, cost = NULL
           WHERE ${KEY} AND ts >= @from AND ts < @to AND cost_source <> 'reported'`).run(range).changes
       }
     }
     const rollupKey = 'project_id = @project AND model = @model AND provider = @provider'
-    costStatement(sqlite, `DELETE FROM cost_hourly WHERE ${rollupKey} AND hour >= @kept`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_monthly WHERE ${rollupKey} AND month >= @kept`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_model_hourly WHERE ${rollupKey} AND hour >= @kept`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_model_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_task_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
-    costStatement(sqlite, `DELETE FROM cost_model_monthly WHERE ${rollupKey} AND month >= @kept`).run(rollupArgs)
-    costStatement(sqlite, `INSERT INTO cost_hourly (project_id, hour, agent_id, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `DELETE FROM cost_hourly WHERE ${rollupKey} AND hour >= @kept`).run(rollupArgs)
+    prepared(sqlite, `DELETE FROM cost_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
+    prepared(sqlite, `DELETE FROM cost_monthly WHERE ${rollupKey} AND month >= @kept`).run(rollupArgs)
+    prepared(sqlite, `DELETE FROM cost_model_hourly WHERE ${rollupKey} AND hour >= @kept`).run(rollupArgs)
+    prepared(sqlite, `DELETE FROM cost_model_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
+    prepared(sqlite, `DELETE FROM cost_task_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
+    prepared(sqlite, `DELETE FROM cost_model_monthly WHERE ${rollupKey} AND month >= @kept`).run(rollupArgs)
+    prepared(sqlite, `INSERT INTO cost_hourly (project_id, hour, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${HOUR_MS}) * ${HOUR_MS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2, 3`).run(args)
-    costStatement(sqlite, `INSERT INTO cost_daily (project_id, day, agent_id, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_daily (project_id, day, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${DAY_MS}) * ${DAY_MS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2, 3`).run(args)
-    costStatement(sqlite, `INSERT INTO cost_monthly (project_id, month, agent_id, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_monthly (project_id, month, agent_id, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, ${MONTH_OF_TS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2, 3`).run(args)
-    costStatement(sqlite, `INSERT INTO cost_model_hourly (project_id, hour, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_model_hourly (project_id, hour, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${HOUR_MS}) * ${HOUR_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2`).run(args)
-    costStatement(sqlite, `INSERT INTO cost_model_daily (project_id, day, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_model_daily (project_id, day, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2`).run(args)
-    costStatement(sqlite, `INSERT INTO cost_model_monthly (project_id, month, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_model_monthly (project_id, month, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, ${MONTH_OF_TS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2`).run(args)
     // The rollups without the model (per agent) or without the project (per day and model) are sums over
     // other keys too: their periods this key has usage in are summed again from the rebuilt rollups.
     for (const [table, source, column] of [['cost_agent_hourly', 'cost_hourly', 'hour'], ['cost_agent_daily', 'cost_daily', 'day'], ['cost_agent_monthly', 'cost_monthly', 'month']] as const) {
       const periods = `SELECT ${column} FROM ${source} WHERE ${rollupKey} AND ${column} >= @kept`
-      costStatement(sqlite, `DELETE FROM ${table} WHERE project_id = @project AND ${column} IN (${periods})`).run(rollupArgs)
-      costStatement(sqlite, `INSERT INTO ${table} (project_id, ${column}, agent_id, ${ROLLUP_INSERT})
+      prepared(sqlite, `DELETE FROM ${table} WHERE project_id = @project AND ${column} IN (${periods})`).run(rollupArgs)
+      prepared(sqlite, `INSERT INTO ${table} (project_id, ${column}, agent_id, ${ROLLUP_INSERT})
         SELECT project_id, ${column}, agent_id, ${ROLLUP_SUM} FROM ${source} WHERE project_id = @project AND ${column} IN (${periods}) GROUP BY 2, 3`).run(rollupArgs)
     }
-    costStatement(sqlite, `DELETE FROM cost_day_model WHERE model = @model AND provider = @provider AND day >= @kept`).run(rollupArgs)
-    costStatement(sqlite, `INSERT INTO cost_day_model (day, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `DELETE FROM cost_day_model WHERE model = @model AND provider = @provider AND day >= @kept`).run(rollupArgs)
+    prepared(sqlite, `INSERT INTO cost_day_model (day, model, provider, ${ROLLUP_INSERT})
       SELECT day, model, provider, ${ROLLUP_SUM} FROM cost_model_daily WHERE model = @model AND provider = @provider AND day >= @kept GROUP BY 1`).run(rollupArgs)
-    costStatement(sqlite, `INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${ROLLUP_INSERT})
       SELECT project_id, task_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept AND task_id IS NOT NULL GROUP BY 2, 3`).run(args)
     // A task's monthly row holds every model: rebuilt from the (already rebuilt) daily rows of the tasks this model touched.
     const tasks = `SELECT DISTINCT task_id FROM cost_task_daily WHERE ${rollupKey}`
-    costStatement(sqlite, `DELETE FROM cost_task_monthly WHERE project_id = @project AND task_id IN (${tasks})`).run(rollupArgs)
-    costStatement(sqlite, `INSERT INTO cost_task_monthly (project_id, task_id, month, ${ROLLUP_INSERT})
+    prepared(sqlite, `DELETE FROM cost_task_monthly WHERE project_id = @project AND task_id IN (${tasks})`).run(rollupArgs)
+    prepared(sqlite, `INSERT INTO cost_task_monthly (project_id, task_id, month, ${ROLLUP_INSERT})
       SELECT project_id, task_id, ${MONTH_OF_DAY}, sum(events), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
         sum(cost), sum(reported_cost), sum(unpriced_events)
       FROM cost_task_daily WHERE project_id = @project AND task_id IN (${tasks}) GROUP BY 2, 3`).run(rollupArgs)
@@ -222,7 +221,7 @@ function visiblePrice(sqlite: Sqlite, id: number, scope: Scope): PriceDbRow {
 
 export function listPrices(q: z.output<typeof priceListQuery>, scope: Scope) {
   const { sqlite } = useDatabase()
-  const rows = costStatement(sqlite, `SELECT ${PRICE_COLUMNS} FROM model_prices WHERE project_id IS NULL OR project_id = @project`)
+  const rows = prepared(sqlite, `SELECT ${PRICE_COLUMNS} FROM model_prices WHERE project_id IS NULL OR project_id = @project`)
     .all({ project: q.project_id ?? null }) as PriceDbRow[]
   const sorted = rows.map(r => ({ row: r }))
     .filter(({ row }) => row.project_id === null || inScope(scope, row.project_id))

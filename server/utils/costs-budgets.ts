@@ -17,10 +17,10 @@ import { type Principal, canUseProject } from './auth'
 import { type Scope, inScope } from './access'
 import { issueAgentCommand } from './commands'
 import { useConfig } from './config'
-import { aggregateCosts, costBurnRate, type CostFilter, figuresOf, costPeriodBounds, costStatement } from './costs'
+import { aggregateCosts, costBurnRate, type CostFilter, figuresOf, costPeriodBounds } from './costs'
 import { patternMatches } from './costs-prices'
 import { DAY_MS, HOUR_MS } from './costs-projection'
-import { type Sqlite, useDatabase } from './db'
+import { type Sqlite, prepared, useDatabase } from './db'
 import { apiError } from './errors'
 import type { StoredEvent } from './event-bus'
 import { iso, newId } from './ids'
@@ -56,7 +56,7 @@ function period(b: BudgetRow, at: number): { start: number, end: number } {
 function budgetFilter(sqlite: Sqlite, b: BudgetRow): CostFilter {
   if (b.scope === 'agent') return { scope: null, projectId: b.project_id, agentId: b.scope_id }
   if (b.scope === 'model') {
-    const models = (costStatement(sqlite, 'SELECT DISTINCT model FROM cost_model_daily WHERE project_id = ?').all(b.project_id) as { model: string }[])
+    const models = (prepared(sqlite, 'SELECT DISTINCT model FROM cost_model_daily WHERE project_id = ?').all(b.project_id) as { model: string }[])
       .map(r => r.model).filter(m => patternMatches(b.scope_id, m))
     return { scope: null, projectId: b.project_id, models }
   }
@@ -70,7 +70,7 @@ function spendOf(sqlite: Sqlite, f: CostFilter, from: number, through: number): 
 }
 
 function crossingsOf(sqlite: Sqlite, budgetId: string, periodStart: number): CrossingRow[] {
-  return costStatement(sqlite, 'SELECT threshold, crossed_at, paused_agents FROM budget_crossings WHERE budget_id = ? AND period_start = ?')
+  return prepared(sqlite, 'SELECT threshold, crossed_at, paused_agents FROM budget_crossings WHERE budget_id = ? AND period_start = ?')
     .all(budgetId, periodStart) as CrossingRow[]
 }
 
@@ -115,7 +115,7 @@ export function budgetView(sqlite: Sqlite, b: BudgetRow, asOf: number, burnHours
 }
 
 function getBudgetRow(sqlite: Sqlite, id: string): BudgetRow | undefined {
-  return costStatement(sqlite, `SELECT ${BUDGET_COLUMNS} FROM budgets WHERE id = ?`).get(id) as BudgetRow | undefined
+  return prepared(sqlite, `SELECT ${BUDGET_COLUMNS} FROM budgets WHERE id = ?`).get(id) as BudgetRow | undefined
 }
 
 function visibleBudget(sqlite: Sqlite, id: string, scope: Scope): BudgetRow {
@@ -133,7 +133,7 @@ function assertMayWriteBudget(principal: Principal, projectId: string) {
 
 export function listBudgets(projectId: string | undefined, scope: Scope, asOf: number, burnHours: number) {
   const { sqlite } = useDatabase()
-  const rows = costStatement(sqlite, `SELECT ${BUDGET_COLUMNS} FROM budgets WHERE (@project IS NULL OR project_id = @project)
+  const rows = prepared(sqlite, `SELECT ${BUDGET_COLUMNS} FROM budgets WHERE (@project IS NULL OR project_id = @project)
     AND (@scope IS NULL OR project_id IN (SELECT value FROM json_each(@scope))) ORDER BY project_id, created_at, id`)
     .all({ project: projectId ?? null, scope: scope === null ? null : JSON.stringify(scope) }) as BudgetRow[]
   return { budgets: rows.map(r => budgetView(sqlite, r, asOf, burnHours)), as_of: iso(asOf)! }
@@ -143,7 +143,7 @@ export function listBudgets(projectId: string | undefined, scope: Scope, asOf: n
 export function budgetsForAgent(agentId: string, projects: string[], asOf: number, burnHours: number): BudgetView[] {
   if (!projects.length) return []
   const { sqlite } = useDatabase()
-  const rows = costStatement(sqlite, `SELECT ${BUDGET_COLUMNS} FROM budgets WHERE project_id IN (SELECT value FROM json_each(@projects))
+  const rows = prepared(sqlite, `SELECT ${BUDGET_COLUMNS} FROM budgets WHERE project_id IN (SELECT value FROM json_each(@projects))
     AND (scope = 'project' OR (scope = 'agent' AND scope_id = @agent)) ORDER BY project_id, created_at, id`)
     .all({ projects: JSON.stringify(projects), agent: agentId }) as BudgetRow[]
   return rows.map(r => budgetView(sqlite, r, asOf, burnHours))
@@ -215,13 +215,13 @@ function budgetPrincipal(budgetId: string): Principal {
 /** Agents a `pause` budget stops: the agent; the agents that used the model; every agent of the project. */
 function agentsConcerned(sqlite: Sqlite, b: BudgetRow, f: CostFilter, start: number): string[] {
   if (b.scope === 'agent') {
-    return (costStatement(sqlite, 'SELECT id FROM agents WHERE id = ? AND paused = 0').all(b.scope_id) as { id: string }[]).map(r => r.id)
+    return (prepared(sqlite, 'SELECT id FROM agents WHERE id = ? AND paused = 0').all(b.scope_id) as { id: string }[]).map(r => r.id)
   }
   const users = b.scope === 'model'
     ? `SELECT DISTINCT agent_id FROM cost_daily WHERE project_id = @project AND day >= @start AND model IN (SELECT value FROM json_each(@models))`
     : `SELECT DISTINCT agent_id FROM cost_daily WHERE project_id = @project AND day >= @start
        UNION SELECT id FROM agents WHERE project_id = @project AND kind = 'agent'`
-  return (costStatement(sqlite, `SELECT id FROM agents WHERE paused = 0 AND id IN (${users}) ORDER BY id`)
+  return (prepared(sqlite, `SELECT id FROM agents WHERE paused = 0 AND id IN (${users}) ORDER BY id`)
     .all({ project: b.project_id, start: Math.floor(start / DAY_MS) * DAY_MS, models: JSON.stringify(f.models ?? []) }) as { id: string }[]).map(r => r.id)
 }
 
@@ -240,7 +240,7 @@ export function checkBudget(sqlite: Sqlite, b: BudgetRow, at: number, now: numbe
   const known = new Set(crossingsOf(sqlite, b.id, p.start).map(c => c.threshold))
   if (known.has(threshold)) return []
   const alertId = `budget_${b.id}_${p.start}_${threshold}`
-  const insert = costStatement(sqlite, `INSERT OR IGNORE INTO budget_crossings (budget_id, period_start, threshold, crossed_at, spent, alert_id, paused_agents)
+  const insert = prepared(sqlite, `INSERT OR IGNORE INTO budget_crossings (budget_id, period_start, threshold, crossed_at, spent, alert_id, paused_agents)
     VALUES (?, ?, ?, ?, ?, ?, ?)`)
   const crossedAt = Math.min(at, now)
   if (insert.run(b.id, p.start, threshold, crossedAt, spent, alertId, null).changes === 0) return []
@@ -265,7 +265,7 @@ export function checkBudget(sqlite: Sqlite, b: BudgetRow, at: number, now: numbe
         console.error(`[seneca] budget ${b.id} could not pause ${agentId}`, error)
       }
     }
-    costStatement(sqlite, 'UPDATE budget_crossings SET paused_agents = ? WHERE budget_id = ? AND period_start = ? AND threshold = ?')
+    prepared(sqlite, 'UPDATE budget_crossings SET paused_agents = ? WHERE budget_id = ? AND period_start = ? AND threshold = ?')
       .run(JSON.stringify(paused), b.id, p.start, 'limit')
   }
   const event: RawEvent = {
@@ -294,7 +294,7 @@ export function checkBudgetsAfter(events: StoredEvent[], now = Date.now()): stri
   if (!usage.length) return []
   const { sqlite } = useDatabase()
   const projects = [...new Set(usage.map(e => e.projectId))]
-  const budgets = costStatement(sqlite, `SELECT ${BUDGET_COLUMNS} FROM budgets WHERE project_id IN (SELECT value FROM json_each(?))`)
+  const budgets = prepared(sqlite, `SELECT ${BUDGET_COLUMNS} FROM budgets WHERE project_id IN (SELECT value FROM json_each(?))`)
     .all(JSON.stringify(projects)) as BudgetRow[]
   const raised: string[] = []
   // A batch has few distinct models: match each against each model budget once.

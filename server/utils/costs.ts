@@ -9,7 +9,6 @@
  * - projection = spent in the window + burn rate × hours from `as_of` to the window's end.
  * Every list is scoped by the caller's projects in the SQL `WHERE`.
  */
-import type { Statement } from 'better-sqlite3'
 import type { z } from 'zod'
 import type {
   CostFigures, costAgentDetailQuery, costDetailQuery, costEventListQuery, costListQuery, costPeriods, costSummaryQuery, costTimeseriesQuery,
@@ -18,25 +17,12 @@ import type {
 import { type Scope, scopeSql } from './access'
 import { DAY_MS, HOUR_MS, monthStart, nextMonth } from './costs-projection'
 import type { Sqlite } from './db'
-import { useDatabase } from './db'
+import { prepared, useDatabase } from './db'
 import { apiError } from './errors'
 import { iso } from './ids'
 import { round } from './values'
 
 type Params = Record<string, string | number>
-
-const statements = new WeakMap<Sqlite, Map<string, Statement>>()
-
-export function costStatement(sqlite: Sqlite, sql: string): Statement {
-  let cache = statements.get(sqlite)
-  if (!cache) statements.set(sqlite, (cache = new Map()))
-  let st = cache.get(sql)
-  if (!st) {
-    if (cache.size > 500) cache.clear()
-    cache.set(sql, (st = sqlite.prepare(sql)))
-  }
-  return st
-}
 
 // ---------------------------------------------------------------------------------------
 // Time
@@ -250,7 +236,7 @@ export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: 
   const sql = `SELECT ${group ? `${group}, ` : ''}${SIGNED} FROM (${parts.join(' UNION ALL ')})${group
     ? ` GROUP BY ${group} HAVING sum(s * events) <> 0 ORDER BY cost DESC, events DESC, ${group}`
     : ''}${options.top ? ` LIMIT ${Math.floor(options.top)}` : ''}`
-  return costStatement(sqlite, sql).all(params) as (FigureRow & Record<string, string>)[]
+  return prepared(sqlite, sql).all(params) as (FigureRow & Record<string, string>)[]
 }
 
 type GroupRow = FigureRow & { project_id: string, agent_id: string, model: string, provider: string }
@@ -304,13 +290,13 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   const daily = () => {
     const params: Params = { d0, d1 }
     const where = filterSql(f, params, { agentColumn: false })
-    return costStatement(sqlite, `SELECT project_id, task_id, ${FIGURES} FROM cost_task_daily WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
+    return prepared(sqlite, `SELECT project_id, task_id, ${FIGURES} FROM cost_task_daily WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
       GROUP BY project_id, task_id ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(top)}`).all(params) as (FigureRow & { task_id: string, project_id: string })[]
   }
   const head = (m: number, limit: number) => {
     const p: Params = { month: m }
     const w = filterSql(f, p, { agentColumn: false })
-    return costStatement(sqlite, `SELECT project_id, task_id, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events
+    return prepared(sqlite, `SELECT project_id, task_id, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events
       FROM cost_task_monthly WHERE month = @month${w.length ? ` AND ${w.join(' AND ')}` : ''} ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(limit)}`)
       .all(p) as (FigureRow & { task_id: string, project_id: string })[]
   }
@@ -318,7 +304,7 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
     if (d0 === month) {
       const params: Params = { d1, end: nextMonth(month) }
       const where = filterSql(f, params, { agentColumn: false })
-      const later = costStatement(sqlite, `SELECT 1 FROM cost_daily WHERE day >= @d1 AND day < @end${where.length ? ` AND ${where.join(' AND ')}` : ''} LIMIT 1`).get(params)
+      const later = prepared(sqlite, `SELECT 1 FROM cost_daily WHERE day >= @d1 AND day < @end${where.length ? ` AND ${where.join(' AND ')}` : ''} LIMIT 1`).get(params)
       if (!later) return head(month, top)
     }
     return daily()
@@ -340,14 +326,14 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   const spanParams: Params = { m0: month, m1: d1 }
   const spanWhere = filterSql(f, spanParams, { agentColumn: false })
   // Tasks with usage in several months are few (those running across a month's end): listed apart.
-  const spanning = costStatement(sqlite, `SELECT project_id, task_id FROM cost_task_spans WHERE first_month < @m1 AND last_month >= @m0${spanWhere.length ? ` AND ${spanWhere.join(' AND ')}` : ''}`)
+  const spanning = prepared(sqlite, `SELECT project_id, task_id FROM cost_task_spans WHERE first_month < @m1 AND last_month >= @m0${spanWhere.length ? ` AND ${spanWhere.join(' AND ')}` : ''}`)
     .all(spanParams) as { project_id: string, task_id: string }[]
   for (const r of spanning) {
     candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
     known.delete(`${r.project_id}\u0000${r.task_id}`)
   }
   // The candidates' figures over the window, in one statement: a primary-key range of the daily rows each.
-  const exact = costStatement(sqlite, `SELECT c.value ->> 0 AS project_id, c.value ->> 1 AS task_id, ${FIGURES.replaceAll('sum(', 'sum(d.')}
+  const exact = prepared(sqlite, `SELECT c.value ->> 0 AS project_id, c.value ->> 1 AS task_id, ${FIGURES.replaceAll('sum(', 'sum(d.')}
     FROM json_each(@candidates) c JOIN cost_task_daily d ON d.project_id = c.value ->> 0 AND d.task_id = c.value ->> 1 AND d.day >= @d0 AND d.day < @d1
     GROUP BY c.key`).all({
     candidates: JSON.stringify([...candidates.entries()].filter(([key]) => !known.has(key)).map(([, c]) => [c.project_id, c.task_id])), d0, d1,
@@ -372,7 +358,7 @@ function agentTaskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: num
       coalesce(sum(CASE WHEN cost_source = 'reported' THEN cost END), 0) AS reported_cost, sum(cost_source = 'unpriced') AS unpriced_events
     FROM cost_events WHERE agent_id = @agentId AND ts >= @from AND ts < @to AND task_id IS NOT NULL${where.length ? ` AND ${where.join(' AND ')}` : ''}
     GROUP BY project_id, task_id ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(top)}`
-  return costStatement(sqlite, sql).all(params) as (FigureRow & { task_id: string, project_id: string })[]
+  return prepared(sqlite, sql).all(params) as (FigureRow & { task_id: string, project_id: string })[]
 }
 
 export type BurnRate = { per_hour: number, per_day: number, window_start: string, window_end: string, hours: number, cost_in_window: number }
@@ -384,9 +370,9 @@ export function costBurnRate(sqlite: Sqlite, f: CostFilter, asOf: number, window
   const and = where.length ? ` AND ${where.join(' AND ')}` : ''
   const end = Math.floor(asOf / HOUR_MS) * HOUR_MS + HOUR_MS
   const hourly = f.agentId === undefined ? 'cost_model_hourly' : f.model === undefined && f.models === undefined ? 'cost_agent_hourly' : 'cost_hourly'
-  const first = (costStatement(sqlite, `SELECT min(hour) AS first FROM ${hourly} WHERE hour < @end${and}`).get({ ...params, end }) as { first: number | null }).first
+  const first = (prepared(sqlite, `SELECT min(hour) AS first FROM ${hourly} WHERE hour < @end${and}`).get({ ...params, end }) as { first: number | null }).first
   const start = Math.max(end - windowHours * HOUR_MS, first ?? end - windowHours * HOUR_MS)
-  const { cost } = costStatement(sqlite, `SELECT coalesce(sum(cost), 0) AS cost FROM ${hourly} WHERE hour >= @start AND hour < @end${and}`)
+  const { cost } = prepared(sqlite, `SELECT coalesce(sum(cost), 0) AS cost FROM ${hourly} WHERE hour >= @start AND hour < @end${and}`)
     .get({ ...params, start, end }) as { cost: number }
   return burnView(start, end, cost)
 }
@@ -412,12 +398,12 @@ function agentBurnRates(sqlite: Sqlite, agents: { project_id: string, agent_id: 
   const key = (projectId: string, agentId: string) => `${projectId}\u0000${agentId}`
   const out = new Map<string, BurnRate>()
   if (!agents.length) return out
-  const sums = new Map((costStatement(sqlite, `SELECT project_id, agent_id, sum(cost) AS cost, min(hour) AS first FROM cost_agent_hourly
+  const sums = new Map((prepared(sqlite, `SELECT project_id, agent_id, sum(cost) AS cost, min(hour) AS first FROM cost_agent_hourly
     WHERE hour >= @start AND hour < @end AND agent_id IN (SELECT value FROM json_each(@agents)) GROUP BY project_id, agent_id`)
     .all({ start, end, agents: JSON.stringify([...new Set(agents.map(a => a.agent_id))]) }) as { project_id: string, agent_id: string, cost: number, first: number }[])
     .map(r => [key(r.project_id, r.agent_id), r]))
   // `+project_id`: seek the (agent, hour) index rather than walk the project's hours.
-  const earlier = costStatement(sqlite, 'SELECT EXISTS (SELECT 1 FROM cost_agent_hourly WHERE agent_id = @agentId AND hour < @start AND +project_id = @projectId) AS e')
+  const earlier = prepared(sqlite, 'SELECT EXISTS (SELECT 1 FROM cost_agent_hourly WHERE agent_id = @agentId AND hour < @start AND +project_id = @projectId) AS e')
   for (const a of agents) {
     const k = key(a.project_id, a.agent_id)
     const s = sums.get(k)
@@ -439,7 +425,7 @@ function projectionOf(w: CostWindow, spent: number, burn: BurnRate) {
 
 function names(sqlite: Sqlite, table: 'projects' | 'tasks', ids: string[]): Map<string, string> {
   if (!ids.length) return new Map()
-  const rows = costStatement(sqlite, `SELECT id, name FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as { id: string, name: string }[]
+  const rows = prepared(sqlite, `SELECT id, name FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(ids)) as { id: string, name: string }[]
   return new Map(rows.map(r => [r.id, r.name]))
 }
 
@@ -461,7 +447,7 @@ function dailyOf(sqlite: Sqlite, f: CostFilter, w: CostWindow) {
   const params: Params = { d0: Math.floor(from / DAY_MS) * DAY_MS, d1: to }
   const where = filterSql(f, params)
   const table = f.agentId === undefined ? 'cost_model_daily' : 'cost_daily'
-  const rows = costStatement(sqlite, `SELECT day, ${FIGURES} FROM ${table} WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
+  const rows = prepared(sqlite, `SELECT day, ${FIGURES} FROM ${table} WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
     GROUP BY day ORDER BY day`).all(params) as (FigureRow & { day: number })[]
   return rows.map(r => ({ start: iso(r.day)!, ...figuresOf(r) }))
 }
@@ -511,7 +497,7 @@ export function costProjects(q: z.output<typeof costListQuery>, scope: Scope, no
 
 export function costProject(projectId: string, q: z.output<typeof costDetailQuery>, now = Date.now()) {
   const { sqlite } = useDatabase()
-  const project = costStatement(sqlite, 'SELECT name FROM projects WHERE id = ?').get(projectId) as { name: string } | undefined
+  const project = prepared(sqlite, 'SELECT name FROM projects WHERE id = ?').get(projectId) as { name: string } | undefined
   if (!project) throw apiError('PROJECT_NOT_FOUND', `Project '${projectId}' does not exist`, { project_id: projectId })
   const w = costWindow(q, now)
   const f: CostFilter = { scope: null, projectId }
@@ -555,9 +541,9 @@ export function costAgent(agentId: string, q: z.output<typeof costAgentDetailQue
   const { sqlite } = useDatabase()
   const params: Params = { agentId }
   const where = scopeSql('project_id', scope, params)
-  const projects = (costStatement(sqlite, `SELECT DISTINCT project_id FROM cost_daily WHERE agent_id = @agentId${where.length ? ` AND ${where.join(' AND ')}` : ''} ORDER BY project_id`)
+  const projects = (prepared(sqlite, `SELECT DISTINCT project_id FROM cost_daily WHERE agent_id = @agentId${where.length ? ` AND ${where.join(' AND ')}` : ''} ORDER BY project_id`)
     .all(params) as { project_id: string }[]).map(r => r.project_id)
-  const known = costStatement(sqlite, 'SELECT project_id FROM agents WHERE id = ?').get(agentId) as { project_id: string } | undefined
+  const known = prepared(sqlite, 'SELECT project_id FROM agents WHERE id = ?').get(agentId) as { project_id: string } | undefined
   const visibleAgent = projects.length > 0 || (known !== undefined && (scope === null || scope.includes(known.project_id)))
   if (!visibleAgent) throw apiError('AGENT_NOT_FOUND', `Agent with ID '${agentId}' does not exist`, { agent_id: agentId })
   const w = costWindow(q, now)
@@ -632,7 +618,7 @@ export function costTimeseries(q: z.output<typeof costTimeseriesQuery>, scope: S
   const sql = `SELECT ${bucketExpr} AS bucket${keyColumn ? `, ${keyColumn} AS key` : ''}, ${FIGURES} FROM ${table}
     WHERE ${column} >= @from AND ${column} < @to${where.length ? ` AND ${where.join(' AND ')}` : ''}
     GROUP BY bucket${keyColumn ? ', key' : ''}`
-  const rows = costStatement(sqlite, sql).all(params) as (FigureRow & { bucket: number, key?: string })[]
+  const rows = prepared(sqlite, sql).all(params) as (FigureRow & { bucket: number, key?: string })[]
   const fill = (source: (FigureRow & { bucket: number })[]) => {
     const byBucket = new Map<number, FigureRow>()
     for (const r of source) {
@@ -748,13 +734,13 @@ export function listCostEvents(q: z.output<typeof costEventListQuery>, scope: Sc
       scoped.push('project_id = @projectId')
       params.projectId = q.project_id
     }
-    rows = costStatement(sqlite, `SELECT ${EVENT_COLUMNS} FROM cost_events WHERE ${scoped.join(' AND ')}${order}`).all(params) as CostEventDbRow[]
+    rows = prepared(sqlite, `SELECT ${EVENT_COLUMNS} FROM cost_events WHERE ${scoped.join(' AND ')}${order}`).all(params) as CostEventDbRow[]
   }
   else {
     const projects = q.project_id !== undefined
       ? [q.project_id]
-      : scope ?? (costStatement(sqlite, 'SELECT DISTINCT project_id FROM cost_monthly').all() as { project_id: string }[]).map(r => r.project_id)
-    const st = costStatement(sqlite, `SELECT ${EVENT_COLUMNS} FROM cost_events WHERE ${['project_id = @projectId', ...where].join(' AND ')}${order}`)
+      : scope ?? (prepared(sqlite, 'SELECT DISTINCT project_id FROM cost_monthly').all() as { project_id: string }[]).map(r => r.project_id)
+    const st = prepared(sqlite, `SELECT ${EVENT_COLUMNS} FROM cost_events WHERE ${['project_id = @projectId', ...where].join(' AND ')}${order}`)
     rows = projects.flatMap(projectId => st.all({ ...params, projectId }) as CostEventDbRow[])
       .sort((a, b) => b.ts - a.ts || b.seq - a.seq)
       .slice(0, q.limit + 1)
@@ -767,6 +753,6 @@ export function listCostEvents(q: z.output<typeof costEventListQuery>, scope: Sc
 
 /** The stored, priced usage of one event (for replayed realtime `cost_update`s). */
 export function costOfEvent(sqlite: Sqlite, eventId: string): { cost: number | null, cost_source: string, price_id: number | null, provider: string | null } | undefined {
-  return costStatement(sqlite, 'SELECT cost, cost_source, price_id, provider FROM cost_events WHERE event_id = ?').get(eventId) as
+  return prepared(sqlite, 'SELECT cost, cost_source, price_id, provider FROM cost_events WHERE event_id = ?').get(eventId) as
     { cost: number | null, cost_source: string, price_id: number | null, provider: string | null } | undefined
 }

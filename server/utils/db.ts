@@ -15,12 +15,23 @@ export type Db = ReturnType<typeof drizzle<typeof schema>>
 
 const statements = new WeakMap<Sqlite, Map<string, Database.Statement>>()
 
-/** A statement prepared once per database: preparing costs more than most of the reads on hot paths. */
-export function prepared(sqlite: Sqlite, sql: string): Database.Statement {
+/**
+ * A statement prepared once per database: preparing costs more than most of the reads on hot
+ * paths. `raw`: rows come as arrays (better-sqlite3's raw mode), cheaper than keyed objects on
+ * the hottest pages; raw mode belongs to the statement, so it is cached apart. The cache is
+ * bounded, since some callers build SQL from their filters.
+ */
+export function prepared(sqlite: Sqlite, sql: string, raw = false): Database.Statement {
   let cache = statements.get(sqlite)
   if (!cache) statements.set(sqlite, (cache = new Map()))
-  let statement = cache.get(sql)
-  if (!statement) cache.set(sql, (statement = sqlite.prepare(sql)))
+  const key = raw ? `raw:${sql}` : sql
+  let statement = cache.get(key)
+  if (!statement) {
+    if (cache.size >= 1000) cache.clear()
+    statement = sqlite.prepare(sql)
+    if (raw) statement.raw(true)
+    cache.set(key, statement)
+  }
   return statement
 }
 
