@@ -1,0 +1,1 @@
+CREATE INDEX `message_rollups_agent_hour_idx` ON `message_rollups` (`agent_id`,`hour`,`project_id`,`messages`);
