@@ -226,7 +226,12 @@ export const costAgentDaily = sqliteTable('cost_agent_daily', {
   day: integer('day').notNull(),
   agentId: text('agent_id').notNull(),
   ...rollupFigures,
-}, t => [primaryKey({ columns: [t.projectId, t.day, t.agentId] }), index('cost_agent_daily_day_idx').on(t.day)])
+}, t => [
+  primaryKey({ columns: [t.projectId, t.day, t.agentId] }),
+  index('cost_agent_daily_day_idx').on(t.day),
+  /** An agent's days, whichever project. */
+  index('cost_agent_daily_agent_idx').on(t.agentId, t.day),
+])
 
 export const costAgentMonthly = sqliteTable('cost_agent_monthly', {
   projectId: text('project_id').notNull(),
@@ -254,6 +259,44 @@ export const costDayModel = sqliteTable('cost_day_model', {
   provider: text('provider').notNull(),
   ...rollupFigures,
 }, t => [primaryKey({ columns: [t.day, t.model, t.provider] })])
+
+/**
+ * Per UTC hour and model over every project: hourly series of all projects read a row per hour
+ * and model instead of one per project, hour and model.
+ */
+export const costHourModel = sqliteTable('cost_hour_model', {
+  hour: integer('hour').notNull(),
+  model: text('model').notNull(),
+  provider: text('provider').notNull(),
+  ...rollupFigures,
+}, t => [primaryKey({ columns: [t.hour, t.model, t.provider] })])
+
+/**
+ * Per agent, task and UTC day, all models together (usage naming both an agent and a task): an
+ * agent's costliest tasks over a window read its own rows instead of its usage events.
+ */
+export const costAgentTaskDaily = sqliteTable('cost_agent_task_daily', {
+  projectId: text('project_id').notNull(),
+  agentId: text('agent_id').notNull(),
+  taskId: text('task_id').notNull(),
+  day: integer('day').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.agentId, t.taskId, t.day] }),
+  index('cost_agent_task_daily_agent_idx').on(t.agentId, t.day),
+])
+
+/** The same per UTC month: an agent's costliest tasks of a month are the first entries of an index. */
+export const costAgentTaskMonthly = sqliteTable('cost_agent_task_monthly', {
+  projectId: text('project_id').notNull(),
+  agentId: text('agent_id').notNull(),
+  taskId: text('task_id').notNull(),
+  month: integer('month').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.agentId, t.taskId, t.month] }),
+  index('cost_agent_task_monthly_cost_idx').on(t.agentId, t.month, t.cost),
+])
 
 /**
  * Tasks with usage in more than one UTC month, with their first and last such month (kept by

@@ -11,7 +11,7 @@ import type { PriceBody, PriceView, priceListQuery, priceResolveQuery, priceUpda
 import { type Principal, canUseProject } from './auth'
 import { type Scope, inScope } from './access'
 import { BUILTIN_PRICES, candidatePrices, comparePrices, dayMs, patternMatches, priceAt, priceTimeline, type PriceRow } from './costs-prices'
-import { DAY_MS, HOUR_MS, type PriceDbRow as PricedRow, priceBook, priceTableChanged } from './costs-projection'
+import { DAY_MS, FIGURE_ADD, HOUR_MS, type PriceDbRow as PricedRow, priceBook, priceTableChanged } from './costs-projection'
 import { type Sqlite, prepared, useDatabase } from './db'
 import { retainedFrom } from './maintenance'
 import { apiError } from './errors'
@@ -63,6 +63,8 @@ const ROLLUP_SELECT = `count(*), sum(input_tokens), sum(output_tokens), sum(cach
 const ROLLUP_INSERT = 'events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
 const ROLLUP_SUM = `sum(events), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(cost), sum(reported_cost),
   sum(unpriced_events)`
+/** ROLLUP_SELECT and ROLLUP_SUM with every figure multiplied by a sign. */
+const signed = (select: string, sign: 1 | -1) => select.replace(/(count|sum)\(/g, `${sign} * $1(`)
 const KEY = 'project_id = @project AND model = @model AND provider IS @provider'
 const MONTH_OF_TS = `CAST(strftime('%s', ts / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000`
 const MONTH_OF_DAY = `CAST(strftime('%s', day / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000`
@@ -74,7 +76,23 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
   const kept = retainedFrom('cost_events', sqlite)
   const args = { project: key.project_id, model: key.model, provider, kept }
   const rollupArgs = { project: key.project_id, model: key.model, provider: key.provider, kept }
+  const rollupKey = 'project_id = @project AND model = @model AND provider = @provider'
+  // The rollups per agent and task (every model) and per hour and model (every project) also hold other
+  // keys' usage, so they are not rebuilt from this key's rows: its share is taken out before it is priced
+  // again and put back after — over the very usage rows the UPDATEs below may change.
+  const share = (sign: 1 | -1) => {
+    for (const [table, column, period] of [['cost_agent_task_daily', 'day', `(ts / ${DAY_MS}) * ${DAY_MS}`], ['cost_agent_task_monthly', 'month', MONTH_OF_TS]] as const) {
+      prepared(sqlite, `INSERT INTO ${table} (project_id, agent_id, task_id, ${column}, ${ROLLUP_INSERT})
+        SELECT project_id, agent_id, task_id, ${period}, ${signed(ROLLUP_SELECT, sign)}
+        FROM cost_events WHERE ${KEY} AND agent_id IS NOT NULL AND task_id IS NOT NULL GROUP BY 2, 3, 4
+        ON CONFLICT(project_id, agent_id, task_id, ${column}) DO UPDATE SET ${FIGURE_ADD}`).run(args)
+    }
+    prepared(sqlite, `INSERT INTO cost_hour_model (hour, model, provider, ${ROLLUP_INSERT})
+      SELECT hour, model, provider, ${signed(ROLLUP_SUM, sign)} FROM cost_model_hourly WHERE ${rollupKey} AND hour >= @kept GROUP BY 1
+      ON CONFLICT(hour, model, provider) DO UPDATE SET ${FIGURE_ADD}`).run(rollupArgs)
+  }
   const run = sqlite.transaction(() => {
+    share(-1)
     let changed = 0
     for (const span of timeline) {
       const range = { ...args, from: span.from, to: span.to }
@@ -92,7 +110,6 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
           WHERE ${KEY} AND ts >= @from AND ts < @to AND cost_source <> 'reported'`).run(range).changes
       }
     }
-    const rollupKey = 'project_id = @project AND model = @model AND provider = @provider'
     prepared(sqlite, `DELETE FROM cost_hourly WHERE ${rollupKey} AND hour >= @kept`).run(rollupArgs)
     prepared(sqlite, `DELETE FROM cost_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
     prepared(sqlite, `DELETE FROM cost_monthly WHERE ${rollupKey} AND month >= @kept`).run(rollupArgs)
@@ -139,6 +156,7 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
       SELECT project_id, task_id, ${MONTH_OF_DAY}, sum(events), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
         sum(cost), sum(reported_cost), sum(unpriced_events)
       FROM cost_task_daily WHERE project_id = @project AND task_id IN (${tasks}) GROUP BY 2, 3`).run(rollupArgs)
+    share(1)
     return changed
   })
   return run.immediate()

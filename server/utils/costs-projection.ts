@@ -86,7 +86,8 @@ export function priceBook(sqlite: Sqlite): PriceBook {
 
 const FIGURE_COLUMNS = 'events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
 const FIGURE_VALUES = '@events, @input, @output, @cacheRead, @cacheWrite, @cost, @reported, @unpriced'
-const FIGURE_ADD = `events = events + excluded.events, input_tokens = input_tokens + excluded.input_tokens,
+/** The upsert's update: adds the row's figures to the stored ones. */
+export const FIGURE_ADD = `events = events + excluded.events, input_tokens = input_tokens + excluded.input_tokens,
   output_tokens = output_tokens + excluded.output_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
   cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, cost = cost + excluded.cost,
   reported_cost = reported_cost + excluded.reported_cost, unpriced_events = unpriced_events + excluded.unpriced_events`
@@ -97,7 +98,8 @@ const KEY_PARAMS = {
   project_id: '@projectId', hour: '@at', day: '@at', month: '@at', agent_id: '@agentId', task_id: '@taskId', model: '@model', provider: '@provider',
 } as const
 
-const ROLLUPS = ['hourly', 'daily', 'monthly', 'modelHourly', 'modelDaily', 'modelMonthly', 'agentHourly', 'agentDaily', 'agentMonthly', 'dayModel', 'task', 'taskMonthly'] as const
+const ROLLUPS = ['hourly', 'daily', 'monthly', 'modelHourly', 'modelDaily', 'modelMonthly', 'agentHourly', 'agentDaily', 'agentMonthly', 'dayModel', 'hourModel', 'task', 'taskMonthly',
+  'agentTask', 'agentTaskMonthly'] as const
 type RollupName = (typeof ROLLUPS)[number]
 
 export class CostProjector {
@@ -128,6 +130,9 @@ export class CostProjector {
       agentMonthly: upsert('cost_agent_monthly', ['project_id', 'month', 'agent_id']),
       modelMonthly: upsert('cost_model_monthly', ['project_id', 'month', 'model', 'provider']),
       dayModel: upsert('cost_day_model', ['day', 'model', 'provider']),
+      hourModel: upsert('cost_hour_model', ['hour', 'model', 'provider']),
+      agentTask: upsert('cost_agent_task_daily', ['project_id', 'agent_id', 'task_id', 'day']),
+      agentTaskMonthly: upsert('cost_agent_task_monthly', ['project_id', 'agent_id', 'task_id', 'month']),
     }
   }
 
@@ -169,9 +174,14 @@ export class CostProjector {
     add(m.agentDaily, { projectId: e.project_id, at: day, agentId }, figures)
     add(m.agentMonthly, { projectId: e.project_id, at: month, agentId }, figures)
     add(m.dayModel, { at: day, model: e.model, provider: prov }, figures)
+    add(m.hourModel, { at: hour, model: e.model, provider: prov }, figures)
     if (e.task_id) {
       add(m.task, { projectId: e.project_id, taskId: e.task_id, at: day, model: e.model, provider: prov }, figures)
       add(m.taskMonthly, { projectId: e.project_id, taskId: e.task_id, at: month }, figures)
+      if (e.agent_id) {
+        add(m.agentTask, { projectId: e.project_id, agentId: e.agent_id, taskId: e.task_id, at: day }, figures)
+        add(m.agentTaskMonthly, { projectId: e.project_id, agentId: e.agent_id, taskId: e.task_id, at: month }, figures)
+      }
     }
     return { cost, cost_source: source, price_id: priceId, provider }
   }

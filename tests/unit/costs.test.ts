@@ -307,6 +307,8 @@ describe('windows, burn rate and projection', () => {
 
 describe('derived rollups', () => {
   const f = 'sum(events) AS events, round(sum(cost), 6) AS cost, sum(input_tokens) AS input, sum(unpriced_events) AS unpriced'
+  const MONTH_OF_DAY = `CAST(strftime('%s', day / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000`
+  const KEPT = `(SELECT coalesce(max(deleted_before), 0) FROM retention_state WHERE kind = 'cost_events')`
   /** Every derived rollup holds the sums of the rollup it is derived from, and the base rollups those of the usage rows. */
   function consistent(label: string) {
     const same = (derived: string, source: string) => expect(rows(derived), `${label}: ${derived}`).toEqual(rows(source))
@@ -315,14 +317,23 @@ describe('derived rollups', () => {
     same(`SELECT project_id, month, agent_id, ${f} FROM cost_agent_monthly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, `SELECT project_id, month, agent_id, ${f} FROM cost_monthly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
     same(`SELECT project_id, month, model, provider, ${f} FROM cost_model_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, `SELECT project_id, month, model, provider, ${f} FROM cost_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
     same(`SELECT day, model, provider, ${f} FROM cost_day_model GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, `SELECT day, model, provider, ${f} FROM cost_model_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+    same(`SELECT hour, model, provider, ${f} FROM cost_hour_model GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, `SELECT hour, model, provider, ${f} FROM cost_model_hourly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+    same(`SELECT project_id, agent_id, task_id, month, ${f} FROM cost_agent_task_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+      `SELECT project_id, agent_id, task_id, ${MONTH_OF_DAY} AS month, ${f} FROM cost_agent_task_daily GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
+    // The usage rows retention kept: their agent and task rows are theirs alone.
+    same(`SELECT project_id, agent_id, task_id, day, ${f} FROM cost_agent_task_daily WHERE day >= ${KEPT} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+      `SELECT project_id, agent_id, task_id, (ts / 86400000) * 86400000 AS day, count(*) AS events, round(coalesce(sum(cost), 0), 6) AS cost, sum(input_tokens) AS input,
+        sum(cost_source = 'unpriced') AS unpriced FROM cost_events WHERE agent_id IS NOT NULL AND task_id IS NOT NULL AND ts >= ${KEPT} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
     same('SELECT project_id, task_id, first_month, last_month FROM cost_task_spans ORDER BY 1, 2',
       'SELECT project_id, task_id, min(month) AS first_month, max(month) AS last_month FROM cost_task_monthly GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2')
   }
   function load() {
-    // Feb to April; tasks t0…t24 each get usage every ~9.7 days, so most run across a month's end.
+    // Feb to April; tasks t0…t24 each get usage every ~9.7 days, so most run across a month's end. Some usage names
+    // no agent or no task, some a model without a price.
     ingest(Array.from({ length: 200 }, (_, i) => ({
-      kind: 'cost.usage', id: `r-${i}`, project_id: i % 4 ? 'p' : 'q', agent_id: `a${i % 3}`, task_id: `t${i % 25}`, provider: 'anthropic',
-      model: i % 5 ? 'claude-sonnet-4-5' : 'claude-haiku-4-5', input_tokens: 1000 * (1 + (i % 9)), output_tokens: 100 * (i % 4),
+      kind: 'cost.usage', id: `r-${i}`, project_id: i % 4 ? 'p' : 'q', agent_id: i % 13 === 12 ? undefined : `a${i % 3}`,
+      task_id: i % 19 === 18 ? undefined : `t${i % 25}`, provider: 'anthropic',
+      model: i % 17 === 16 ? 'claude-mystery-1' : i % 5 ? 'claude-sonnet-4-5' : 'claude-haiku-4-5', input_tokens: 1000 * (1 + (i % 9)), output_tokens: 100 * (i % 4),
       ...(i % 11 === 0 ? { cost: 0.5 } : {}), ts: Date.UTC(2026, 1, 1) + i * 10 * H,
     })), 'test')
   }
