@@ -5,7 +5,7 @@
  * keep it by delta (created with the tables in their migration), so it stays true whoever
  * writes those tables, and the migration fills it from the rows that already exist.
  */
-import { integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core'
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 
 /** Each agent's message figures per project over all time: `message_rollups` without the hour. */
 export const agentMessageTotals = sqliteTable('agent_message_totals', {
@@ -26,7 +26,11 @@ export const projectHourRollups = sqliteTable('project_hour_rollups', {
   errors: integer('errors').notNull().default(0),
   responses: integer('responses').notNull().default(0),
   responseMsSum: integer('response_ms_sum').notNull().default(0),
-}, t => [primaryKey({ columns: [t.projectId, t.hour] })])
+}, t => [
+  primaryKey({ columns: [t.projectId, t.hour] }),
+  // Every project's hours before or after an analytics window's start, without reading the others.
+  index('project_hour_rollups_hour_idx').on(t.hour),
+])
 
 /** How many conversations each agent leads per project; `agent_id` '' for conversations without one. */
 export const conversationAgentCounts = sqliteTable('conversation_agent_counts', {

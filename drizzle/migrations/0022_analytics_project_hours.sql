@@ -1,0 +1,1 @@
+CREATE INDEX `project_hour_rollups_hour_idx` ON `project_hour_rollups` (`hour`);
