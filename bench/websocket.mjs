@@ -50,6 +50,13 @@ const PROJECT = 'ws-bench'
 const PROFILE = process.env.BENCH_CPU_PROF === '1'
 /** Clients offer permessage-deflate, as browsers do (`0`: plain frames only). */
 const DEFLATE = process.env.BENCH_WS_DEFLATE !== '0'
+/**
+ * `once` (default): a worker inflates a byte-identical compressed message once for all its
+ * clients (see the worker); `each`: every client inflates every message itself.
+ */
+const INFLATE = process.env.BENCH_WS_INFLATE || 'once'
+if (INFLATE !== 'once' && INFLATE !== 'each') throw new Error(`BENCH_WS_INFLATE: "${INFLATE}" (want once or each)`)
+const INFLATE_ONCE = INFLATE === 'once'
 
 function percentiles(hist, total) {
   const at = (q) => {
@@ -70,22 +77,35 @@ function percentiles(hist, total) {
 const workerCode = `
 const { parentPort, workerData } = require('node:worker_threads')
 const WebSocket = require(workerData.wsPath)
-const { url, count, sample, subscribe, deflate } = workerData
+const { url, count, sample, subscribe, deflate, inflateOnce } = workerData
 if (deflate) {
   // Inflate each message synchronously, as a browser does natively. ws's own inflate runs
   // through an asynchronous queue (10 at a time on the thread pool) that, at 1,000 clients in
   // two threads, would make the clients the bottleneck. The server compresses every message on
   // its own (server_no_context_takeover, checked at connect), so no state spans messages.
+  //
+  // The server sends one group the same compressed bytes (its frame is deflated once), so with
+  // inflateOnce a worker inflates a byte-identical message once and hands the result to each
+  // of its clients that receives it: the rig does not spend its CPU — the machine's, shared
+  // with the server — inflating the same bytes 500 times, work each browser does on its own
+  // CPU. Each client still receives its own frame on its own socket and reads it itself.
   const zlib = require('node:zlib')
+  const inflated = []
   const PerMessageDeflate = require(workerData.pmdPath)
   PerMessageDeflate.prototype.decompress = function (data, fin, callback) {
     (this._benchParts ??= []).push(data)
     if (!fin) return queueMicrotask(() => callback(null, Buffer.alloc(0)))
     const input = this._benchParts.length === 1 ? this._benchParts[0] : Buffer.concat(this._benchParts)
     this._benchParts = []
-    let out
-    try { out = zlib.inflateRawSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH }) }
-    catch (error) { return queueMicrotask(() => callback(error)) }
+    let out = inflateOnce ? inflated.find(e => e.input.equals(input))?.out : undefined
+    if (!out) {
+      try { out = zlib.inflateRawSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH }) }
+      catch (error) { return queueMicrotask(() => callback(error)) }
+      if (inflateOnce) {
+        inflated.unshift({ input, out })
+        if (inflated.length > 8) inflated.pop()
+      }
+    }
     queueMicrotask(() => callback(null, out))
   }
 }
@@ -184,7 +204,7 @@ function startWorkers(url, subscribe) {
     if (count <= 0) break
     const sample = Math.min(sampleLeft, count)
     sampleLeft -= sample
-    workers.push(new Worker(workerCode, { eval: true, workerData: { wsPath: require.resolve('ws'), pmdPath: path.join(path.dirname(require.resolve('ws')), 'lib', 'permessage-deflate.js'), url, count, sample, subscribe, deflate: DEFLATE } }))
+    workers.push(new Worker(workerCode, { eval: true, workerData: { wsPath: require.resolve('ws'), pmdPath: path.join(path.dirname(require.resolve('ws')), 'lib', 'permessage-deflate.js'), url, count, sample, subscribe, deflate: DEFLATE, inflateOnce: INFLATE_ONCE } }))
   }
   const ask = (cmd, type) => Promise.all(workers.map(w => new Promise((resolve) => {
     const on = (m) => {
@@ -465,7 +485,7 @@ const pass = {
 report({
   benchmark: 'websocket',
   ...machine(),
-  params: { clients: CLIENTS, workers: WORKERS, clients_offer_deflate: DEFLATE, sampled_full_parse_clients: SAMPLE, phases: PHASES, warmup_s: WARMUP_S, tick_ms: TICK_MS, conversations: CONVERSATIONS, project: PROJECT },
+  params: { clients: CLIENTS, workers: WORKERS, clients_offer_deflate: DEFLATE, inflate: DEFLATE ? INFLATE : null, sampled_full_parse_clients: SAMPLE, phases: PHASES, warmup_s: WARMUP_S, tick_ms: TICK_MS, conversations: CONVERSATIONS, project: PROJECT },
   figures: {
     clients_subscribed: ready,
     messages_stored: stored,
