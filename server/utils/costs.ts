@@ -3,7 +3,7 @@
  * events, except for the event list itself):
  * - a window `[start, end)` is applied at hour granularity: full UTC days inside it come
  *   from `cost_daily`, the hours at either edge from `cost_hourly`; per-task figures come
- *   from `cost_task_daily`, so at day granularity;
+ *   from `cost_task_daily` (an agent's from `cost_agent_task_daily`), so at day granularity;
  * - burn rate = cost in the last N hourly buckets up to and including the one of `as_of`,
  *   divided by N (or by the buckets since the first usage, when that is later);
  * - projection = spent in the window + burn rate × hours from `as_of` to the window's end.
@@ -85,7 +85,8 @@ export type CostFilter = {
 const FIGURES = `coalesce(sum(events), 0) AS events, coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
   coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
   coalesce(sum(cost), 0) AS cost, coalesce(sum(reported_cost), 0) AS reported_cost, coalesce(sum(unpriced_events), 0) AS unpriced_events`
-const ROLLUP_COLUMNS = 'project_id, agent_id, model, provider, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
+const ROLLUP_FIGURES = 'events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
+const ROLLUP_COLUMNS = `project_id, agent_id, model, provider, ${ROLLUP_FIGURES}`
 
 type FigureRow = {
   events: number
@@ -345,20 +346,55 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   return enough ? ranked.slice(0, top) : daily()
 }
 
-/** Per-task figures of one agent: its usage events (indexed by agent and time). */
+/**
+ * An agent's costliest tasks over the UTC days overlapping `[from, to)`, from its rows per task
+ * (every model together): a month that holds no usage of the agent outside the window is read
+ * from the monthly rows, the window's other days from the daily ones. A window whose usage lies in
+ * one such month is the head of the monthly index.
+ */
 function agentTaskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, top: number) {
-  const params: Params = { agentId: f.agentId!, from, to }
-  const where = scopeSql('project_id', f.scope, params)
+  const params: Params = { agentId: f.agentId! }
+  const where = ['agent_id = @agentId', ...scopeSql('project_id', f.scope, params)]
   if (f.projectId !== undefined) {
     where.push('project_id = @projectId')
     params.projectId = f.projectId
   }
-  const sql = `SELECT project_id, task_id, count(*) AS events, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-      sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens, coalesce(sum(cost), 0) AS cost,
-      coalesce(sum(CASE WHEN cost_source = 'reported' THEN cost END), 0) AS reported_cost, sum(cost_source = 'unpriced') AS unpriced_events
-    FROM cost_events WHERE agent_id = @agentId AND ts >= @from AND ts < @to AND task_id IS NOT NULL${where.length ? ` AND ${where.join(' AND ')}` : ''}
-    GROUP BY project_id, task_id ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(top)}`
-  return prepared(sqlite, sql).all(params) as (FigureRow & { task_id: string, project_id: string })[]
+  const and = where.join(' AND ')
+  const edge = (order: 'ASC' | 'DESC') => (prepared(sqlite, `SELECT day FROM cost_agent_task_daily WHERE ${and} ORDER BY day ${order} LIMIT 1`).get(params) as { day: number } | undefined)?.day
+  const first = edge('ASC')
+  if (first === undefined) return []
+  const end = edge('DESC')! + DAY_MS
+  // The agent's usage lies in [first, end): only those days are read.
+  const d0 = Math.max(floorDay(from), first)
+  const d1 = Math.min(ceilDay(to), end)
+  if (d0 >= d1) return []
+  const usedIn = (a: number, b: number) => Math.max(a, first) < Math.min(b, end)
+    && prepared(sqlite, `SELECT 1 FROM cost_agent_task_daily WHERE ${and} AND day >= @a AND day < @b LIMIT 1`).get({ ...params, a, b }) !== undefined
+  const months: number[] = []
+  const days: [number, number][] = []
+  for (let m = monthStart(d0); m < d1; m = nextMonth(m)) {
+    const a = Math.max(d0, m)
+    const b = Math.min(d1, nextMonth(m))
+    if (!usedIn(m, a) && !usedIn(b, nextMonth(m))) months.push(m)
+    else days.push([a, b])
+  }
+  const order = `ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(top)}`
+  if (months.length === 1 && !days.length) {
+    return prepared(sqlite, `SELECT project_id, task_id, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events
+      FROM cost_agent_task_monthly WHERE ${and} AND month = @month ${order}`).all({ ...params, month: months[0]! }) as (FigureRow & { task_id: string, project_id: string })[]
+  }
+  const parts: string[] = []
+  if (months.length) {
+    params.months = JSON.stringify(months)
+    parts.push(`SELECT project_id, task_id, ${ROLLUP_FIGURES} FROM cost_agent_task_monthly WHERE ${and} AND month IN (SELECT value FROM json_each(@months))`)
+  }
+  days.forEach(([a, b], i) => {
+    params[`a${i}`] = a
+    params[`b${i}`] = b
+    parts.push(`SELECT project_id, task_id, ${ROLLUP_FIGURES} FROM cost_agent_task_daily WHERE ${and} AND day >= @a${i} AND day < @b${i}`)
+  })
+  return prepared(sqlite, `SELECT project_id, task_id, ${FIGURES} FROM (${parts.join(' UNION ALL ')}) GROUP BY project_id, task_id ${order}`)
+    .all(params) as (FigureRow & { task_id: string, project_id: string })[]
 }
 
 export type BurnRate = { per_hour: number, per_day: number, window_start: string, window_end: string, hours: number, cost_in_window: number }
@@ -446,7 +482,7 @@ function dailyOf(sqlite: Sqlite, f: CostFilter, w: CostWindow) {
   const { from, to } = readRange(w)
   const params: Params = { d0: Math.floor(from / DAY_MS) * DAY_MS, d1: to }
   const where = filterSql(f, params)
-  const table = f.agentId === undefined ? 'cost_model_daily' : 'cost_daily'
+  const table = f.agentId === undefined ? 'cost_model_daily' : 'cost_agent_daily'
   const rows = prepared(sqlite, `SELECT day, ${FIGURES} FROM ${table} WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
     GROUP BY day ORDER BY day`).all(params) as (FigureRow & { day: number })[]
   return rows.map(r => ({ start: iso(r.day)!, ...figuresOf(r) }))
@@ -541,7 +577,7 @@ export function costAgent(agentId: string, q: z.output<typeof costAgentDetailQue
   const { sqlite } = useDatabase()
   const params: Params = { agentId }
   const where = scopeSql('project_id', scope, params)
-  const projects = (prepared(sqlite, `SELECT DISTINCT project_id FROM cost_daily WHERE agent_id = @agentId${where.length ? ` AND ${where.join(' AND ')}` : ''} ORDER BY project_id`)
+  const projects = (prepared(sqlite, `SELECT DISTINCT project_id FROM cost_monthly WHERE agent_id = @agentId${where.length ? ` AND ${where.join(' AND ')}` : ''} ORDER BY project_id`)
     .all(params) as { project_id: string }[]).map(r => r.project_id)
   const known = prepared(sqlite, 'SELECT project_id FROM agents WHERE id = ?').get(agentId) as { project_id: string } | undefined
   const visibleAgent = projects.length > 0 || (known !== undefined && (scope === null || scope.includes(known.project_id)))
@@ -560,7 +596,7 @@ export function costAgent(agentId: string, q: z.output<typeof costAgentDetailQue
     totals,
     by_model: byModel(b.top(['model', 'provider'], q.top)),
     by_project: byProject(sqlite, b.top(['project_id'], q.top)),
-    by_task: byTask(sqlite, agentTaskAggregate(sqlite, f, w.start, Math.min(w.end, w.asOf + 1), q.top)),
+    by_task: byTask(sqlite, agentTaskAggregate(sqlite, f, from, to, q.top)),
     daily: dailyOf(sqlite, f, w),
     burn_rate: burn,
     projection: projectionOf(w, totals.cost, burn),
@@ -603,12 +639,12 @@ export function costTimeseries(q: z.output<typeof costTimeseriesQuery>, scope: S
   const params: Params = { from, to }
   const where = filterSql({ scope, projectId: q.project_id, agentId: q.agent_id, model: q.model }, params)
   // The rollup with the fewest rows that has the columns asked for: without the agent, without the model,
-  // or (for days over every project) without the project.
+  // or (over every project) without the project.
   const agent = q.agent_id !== undefined || q.group_by === 'agent'
   const model = q.model !== undefined || q.group_by === 'model'
   const project = q.project_id !== undefined || scope !== null || q.group_by === 'project'
   const table = q.bucket === 'hour'
-    ? (agent ? (model ? 'cost_hourly' : 'cost_agent_hourly') : 'cost_model_hourly')
+    ? (agent ? (model ? 'cost_hourly' : 'cost_agent_hourly') : project ? 'cost_model_hourly' : 'cost_hour_model')
     : (agent ? (model ? 'cost_daily' : 'cost_agent_daily') : project ? 'cost_model_daily' : 'cost_day_model')
   const column = q.bucket === 'hour' ? 'hour' : 'day'
   const bucketExpr = q.bucket === 'week'

@@ -11,7 +11,7 @@ import { costAgent, costAgents, costBurnRate, costPeriodBounds, costProject, cos
 import { BUILTIN_PRICES, modelNames, patternMatches, specificity } from '../../server/utils/costs-prices'
 import { closeDatabase, openDatabase, setDatabase, useDatabase } from '../../server/utils/db'
 import { ingest } from '../../server/utils/ingest'
-import { budgetBody, costListQuery, costSummaryQuery, costTimeseriesQuery } from '../../shared/costs'
+import { budgetBody, costAgentDetailQuery, costListQuery, costSummaryQuery, costTimeseriesQuery } from '../../shared/costs'
 
 const H = 3_600_000
 /** Monday 2 March 2026, 00:00 UTC. */
@@ -228,8 +228,22 @@ describe('windows, burn rate and projection', () => {
         GROUP BY ${column} ORDER BY cost DESC, count(*) DESC, ${column}`, hourA, hourB).map(r => [r.key, round6(r.cost)])
       expect(s.by_agent.map(x => [x.agent_id, round6(x.cost)])).toEqual(grouped('agent_id'))
       expect(s.by_model.map(x => [x.model, round6(x.cost)])).toEqual(grouped('model'))
+      agentTasksMatch(a, b)
     }
+    // Whole months (one, and several), a month's start to the end of its usage, and a window past the usage.
+    for (const [a, b] of [[Date.UTC(2026, 2, 1), Date.UTC(2026, 3, 1)], [start, Date.UTC(2026, 4, 1)], [Date.UTC(2026, 3, 1), Date.UTC(2026, 5, 9)],
+      [Date.UTC(2026, 0, 5), Date.UTC(2026, 2, 14, 3)]] as [number, number][]) agentTasksMatch(a, b)
   })
+
+  /** An agent's costliest tasks over the days a window touches, as its usage rows add up. */
+  function agentTasksMatch(a: number, b: number) {
+    const D = 24 * H
+    const agent = costAgent('a1', costAgentDetailQuery.parse({ since: String(a), until: String(b), as_of: String(Date.UTC(2027, 0, 1)) }), null)
+    const tasks = rows<{ task_id: string, project_id: string, cost: number }>(`SELECT project_id, task_id, sum(cost) AS cost FROM cost_events WHERE agent_id = 'a1'
+      AND ts >= ? AND ts < ? GROUP BY project_id, task_id ORDER BY cost DESC, count(*) DESC, task_id, project_id LIMIT 10`, Math.floor(a / D) * D, Math.ceil(Math.ceil(b / H) * H / D) * D)
+    expect(agent.by_task.map(t => `${t.project_id}/${t.task_id} ${round6(t.cost)}`), `${new Date(a).toISOString()} – ${new Date(b).toISOString()}`)
+      .toEqual(tasks.map(t => `${t.project_id}/${t.task_id} ${round6(t.cost)}`))
+  }
 
   it('lists the costliest tasks of a window over several months as their usage rows add up, tasks within one month included', () => {
     const start = Date.UTC(2026, 1, 1)
