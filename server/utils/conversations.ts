@@ -493,6 +493,73 @@ function windowCovers(window: { since?: number, until?: number }, b: { min: numb
   return (window.since === undefined || window.since < b.min) && (window.until === undefined || window.until >= b.max)
 }
 
+/** Agents whose window counts are read per statement while looking for the top 50. */
+const AGENT_CHUNK = 64
+
+/**
+ * Conversations active after `since` in every project (no agent filter), in total and for the
+ * 50 agents with the most, counted exactly on the activity indexes instead of grouping every
+ * conversation of the window (tens of thousands) by agent:
+ * - the total counts the side of `since` with fewer conversations (split at the median
+ *   activity, remembered until the store changes) on the activity index: those before it,
+ *   taken off the all-time total kept by triggers (conversation_agent_counts), or those after;
+ * - agents are visited in order of their all-time count, which bounds their count in any
+ *   window, each counted on the (agent_id, last_activity) index from the same side. Once 50
+ *   agents count at least the next agent's all-time count, no later agent can enter the top
+ *   50 (on a tie the smaller id, visited first, stays), so the visit stops there.
+ * Same answer as `count(*) … GROUP BY agent_id ORDER BY count DESC, agent_id LIMIT 50`.
+ */
+export function windowConversations(sqlite: Sqlite, since: number): { total: number, agentConversations: { agent_id: string, conversation_count: number }[] } {
+  const { all, agents } = memoByVersion(sqlite, 'analytics:agent-bounds', () => ({
+    all: (prepared(sqlite, 'SELECT coalesce(sum(conversations), 0) FROM conversation_agent_counts', true).get() as [number])[0],
+    agents: prepared(sqlite, `SELECT agent_id, sum(conversations) AS n FROM conversation_agent_counts WHERE agent_id <> ''
+      GROUP BY agent_id HAVING n > 0 ORDER BY n DESC, agent_id ASC`, true).all() as [agentId: string, conversations: number][],
+  }))
+  // Which side of `since` holds fewer conversations: the median activity, kept with the totals.
+  const median = memoByVersion(sqlite, 'analytics:activity-median', () =>
+    (prepared(sqlite, 'SELECT last_activity FROM conversations ORDER BY last_activity LIMIT 1 OFFSET ?', true).get(Math.floor(all / 2)) as [number] | undefined)?.[0] ?? 0)
+  const fromBefore = since < median
+  const total = fromBefore
+    ? all - (prepared(sqlite, 'SELECT count(*) FROM conversations WHERE last_activity <= ?', true).get(since) as [number])[0]
+    : (prepared(sqlite, 'SELECT count(*) FROM conversations WHERE last_activity > ?', true).get(since) as [number])[0]
+  const count = prepared(sqlite, `SELECT (SELECT count(*) FROM conversations c WHERE c.agent_id = j.value AND c.last_activity ${fromBefore ? '<=' : '>'} @since)
+    FROM json_each(@agents) j ORDER BY j.key`, true)
+  type Ranked = { agent_id: string, conversation_count: number }
+  const top: Ranked[] = []
+  // The answer's order: more conversations first, then agent_id in SQLite's BINARY order.
+  const before50 = (a: Ranked, b: Ranked) => a.conversation_count > b.conversation_count
+    || (a.conversation_count === b.conversation_count && binaryOrder(a.agent_id, b.agent_id) < 0)
+  for (let from = 0; from < agents.length; from += AGENT_CHUNK) {
+    // The next agent counts at most its all-time count, and those after it no more (equal ones come in id order).
+    if (top.length >= 50 && !before50({ agent_id: agents[from]![0], conversation_count: agents[from]![1] }, top[49]!)) break
+    const chunk = agents.slice(from, from + AGENT_CHUNK)
+    const counts = count.all({ since, agents: JSON.stringify(chunk.map(a => a[0])) }) as [number][]
+    for (let i = 0; i < chunk.length; i++) {
+      const [agentId, allTime] = chunk[i]!
+      const entry = { agent_id: agentId, conversation_count: fromBefore ? allTime - counts[i]![0] : counts[i]![0] }
+      if (entry.conversation_count <= 0 || (top.length >= 50 && !before50(entry, top[49]!))) continue
+      let at = top.length
+      while (at > 0 && before50(entry, top[at - 1]!)) at--
+      top.splice(at, 0, entry)
+      if (top.length > 50) top.length = 50
+    }
+  }
+  return { total, agentConversations: top }
+}
+
+/** SQLite's BINARY collation on text (UTF-8 bytes, which is code point order; JS `<` compares UTF-16 units). */
+export function binaryOrder(a: string, b: string): number {
+  if (a === b) return 0
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!
+    const y = b.codePointAt(i)!
+    if (x !== y) return x < y ? -1 : 1
+    if (x > 0xFFFF) i++
+  }
+  return a.length - b.length
+}
+
 /**
  * Cached answers are invalidated by every ingest that touches their projects (server/utils/cache.ts),
  * so without writes only time changes them: `active_conversations` drops when the oldest
@@ -534,6 +601,9 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
       }
     }))
   }
+  else if (projects === 'all' && query.since !== undefined && query.until === undefined) {
+    ({ total, agentConversations } = windowConversations(sqlite, query.since))
+  }
   else {
     total = (prepared(sqlite, `SELECT count(*) AS n FROM conversations c ${whereSql(where)}`).get(params) as { n: number }).n
     // Conversation counts come from an index alone; message counts from the rollups below.
@@ -553,6 +623,8 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
     rollupWhere.push('r.agent_id = @agentId')
     rollupParams.agentId = query.agent_id
   }
+  // The projects' and the agent's rows, before any window.
+  const allHours = [...rollupWhere]
   if (query.since !== undefined) {
     rollupWhere.push('r.hour > @sinceHour')
     rollupParams.sinceHour = query.since - HOUR
@@ -561,19 +633,38 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
     rollupWhere.push('r.hour <= @until')
     rollupParams.until = query.until
   }
+  // A window that starts nearer the first rollup hour than the last reads the hours before it
+  // and takes them off the all-time figures: the fewer rows either way.
+  const sinceHour = (query.since ?? 0) - HOUR
+  const hourBounds = projects !== null && query.since !== undefined && query.until === undefined && !rollupsCovered
+    ? bounds(sqlite, 'project_hour_rollups', 'hour', projects)
+    : null
+  const fromBefore = hourBounds !== null && sinceHour - hourBounds.min < hourBounds.max - sinceHour
   const agentMessages = new Map<string, number>()
   if (agentConversations.length) {
     const names = agentConversations.map((_, i) => `@a${i}`).join(', ')
     const agentParams: Params = {}
     agentConversations.forEach((a, i) => (agentParams[`a${i}`] = a.agent_id))
     const inProjects = projects === null ? undefined : projectsSql('project_id', projects)
-    const rows = rollupsCovered && inProjects
-      ? memoByVersion(sqlite, `analytics:agent-messages:${JSON.stringify(projects)}:${JSON.stringify(agentParams)}`, () => prepared(sqlite, `SELECT agent_id, sum(messages) AS messages FROM agent_message_totals
-          WHERE agent_id IN (${names}) AND ${inProjects.sql} GROUP BY agent_id`)
-          .all({ ...agentParams, ...inProjects.params }) as { agent_id: string, messages: number }[])
-      : prepared(sqlite, `SELECT r.agent_id, sum(r.messages) AS messages FROM message_rollups r
-          ${whereSql([...rollupWhere, `r.agent_id IN (${names})`])} GROUP BY r.agent_id`).all({ ...rollupParams, ...agentParams }) as { agent_id: string, messages: number }[]
-    for (const r of rows) agentMessages.set(r.agent_id, r.messages)
+    type AgentMessages = { agent_id: string, messages: number }[]
+    const totals = (inProjects: { sql: string, params: Params }) => prepared(sqlite, `SELECT agent_id, sum(messages) AS messages FROM agent_message_totals
+      WHERE agent_id IN (${names}) AND ${inProjects.sql} GROUP BY agent_id`).all({ ...agentParams, ...inProjects.params }) as AgentMessages
+    // Each agent's hours are one range of the (agent_id, hour) index.
+    if (rollupsCovered && inProjects) {
+      for (const r of memoByVersion(sqlite, `analytics:agent-messages:${JSON.stringify(projects)}:${JSON.stringify(agentParams)}`, () => totals(inProjects))) agentMessages.set(r.agent_id, r.messages)
+    }
+    else if (inProjects && fromBefore) {
+      for (const r of totals(inProjects)) agentMessages.set(r.agent_id, r.messages)
+      const before = prepared(sqlite, `SELECT r.agent_id, sum(r.messages) AS messages FROM message_rollups r
+        ${whereSql([...allHours, 'r.hour <= @sinceHour', `r.agent_id IN (${names})`])} GROUP BY r.agent_id`)
+        .all({ ...rollupParams, ...agentParams }) as AgentMessages
+      for (const r of before) agentMessages.set(r.agent_id, (agentMessages.get(r.agent_id) ?? 0) - r.messages)
+    }
+    else {
+      const rows = prepared(sqlite, `SELECT r.agent_id, sum(r.messages) AS messages FROM message_rollups r
+        ${whereSql([...rollupWhere, `r.agent_id IN (${names})`])} GROUP BY r.agent_id`).all({ ...rollupParams, ...agentParams }) as AgentMessages
+      for (const r of rows) agentMessages.set(r.agent_id, r.messages)
+    }
   }
   const topAgents = agentConversations
     .map(a => ({ agent_id: a.agent_id, conversation_count: a.conversation_count, message_count: agentMessages.get(a.agent_id) ?? 0 }))
@@ -587,12 +678,23 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
   const hourSql = (table: string, where: string[]) => `SELECT (r.hour % ${DAY}) / ${HOUR} AS hour_of_day, sum(r.messages) AS messages,
     sum(r.errors) AS errors, sum(r.responses) AS responses, sum(r.response_ms_sum) AS response_ms
     FROM ${table} r ${whereSql(where)} GROUP BY hour_of_day`
-  const byHour = rollupsCovered && projects !== null
-    ? memoByVersion(sqlite, `analytics:hours:${JSON.stringify(projects)}`, () => {
-        const inProjects = projectsSql('r.project_id', projects)
-        return prepared(sqlite, hourSql('project_hour_rollups', [inProjects.sql])).all(inProjects.params) as HourRow[]
-      })
-    : prepared(sqlite, hourSql(query.agent_id === undefined ? 'project_hour_rollups' : 'message_rollups', rollupWhere)).all(rollupParams) as HourRow[]
+  const allTimeHours = (projects: string[] | 'all') => memoByVersion(sqlite, `analytics:hours:${JSON.stringify(projects)}`, () => {
+    const inProjects = projectsSql('r.project_id', projects)
+    return prepared(sqlite, hourSql('project_hour_rollups', [inProjects.sql])).all(inProjects.params) as HourRow[]
+  })
+  let byHour: HourRow[]
+  if (rollupsCovered && projects !== null) byHour = allTimeHours(projects)
+  else if (fromBefore && projects !== null) {
+    const before = new Map((prepared(sqlite, hourSql('project_hour_rollups', [...allHours, 'r.hour <= @sinceHour'])).all(rollupParams) as HourRow[])
+      .map(h => [h.hour_of_day, h]))
+    byHour = allTimeHours(projects).map((h) => {
+      const b = before.get(h.hour_of_day)
+      return b === undefined
+        ? h
+        : { hour_of_day: h.hour_of_day, messages: h.messages - b.messages, errors: h.errors - b.errors, responses: h.responses - b.responses, response_ms: h.response_ms - b.response_ms }
+    })
+  }
+  else byHour = prepared(sqlite, hourSql(query.agent_id === undefined ? 'project_hour_rollups' : 'message_rollups', rollupWhere)).all(rollupParams) as HourRow[]
 
   const counts = Array.from<number>({ length: 24 }).fill(0)
   let messages = 0

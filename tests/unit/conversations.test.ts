@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analyticsQuery, conversationListQuery, messageListQuery, searchQuery } from '../../shared/conversations'
 import {
-  conversationAnalytics, decodeCursor, encodeCursor, ftsQuery, getConversation, getConversationsBatch, isoTime,
+  binaryOrder, conversationAnalytics, decodeCursor, encodeCursor, ftsQuery, getConversation, getConversationsBatch, isoTime, windowConversations,
   listConversations, listMessages, needsSubstringSearch, peakHourRanges, searchMessages, substringSnippet,
 } from '../../server/utils/conversations'
 import { closeDatabase, openDatabase, setDatabase, type Sqlite } from '../../server/utils/db'
@@ -252,6 +252,70 @@ describe('analytics', () => {
     expect(await conversationAnalytics(analyticsQuery.parse({ project_id: 'nobody' }))).toEqual({
       total_conversations: 0, active_conversations: 0, avg_response_time: null, peak_hours: [], top_agents: [], error_rate: null, total_messages: 0,
     })
+  })
+})
+
+describe('analytics windows', () => {
+  /** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+  function random(seed: number) {
+    let a = seed
+    return () => {
+      a = (a + 0x6D2B79F5) | 0
+      let t = Math.imul(a ^ (a >>> 15), 1 | a)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+    }
+  }
+
+  it('answers a window from the activity indexes and totals exactly as the full computation does', async () => {
+    const own = openDatabase(':memory:')
+    setDatabase(own)
+    try {
+      const r = random(42)
+      // More agents than the top 50, with ids whose BINARY order differs from JS string order,
+      // and conversations whose activity bunches up at the end (as real threads do).
+      const agents = Array.from({ length: 90 }, (_, i) => ['a', 'B', 'é', '\uFB01', '😀'][i % 5]! + String(i % 23))
+      const H = 3_600_000
+      const events = Array.from({ length: 3000 }, (_, i) => {
+        const c = Math.floor(r() ** 2 * 500)
+        const agent = agents[c % agents.length]!
+        const at = T + Math.floor((1 - r() ** 3) * 60 * H)
+        return msg(`w${i}`, `wc${c}`, agent, at, r() < 0.5 ? agent : 'marcus', r() < 0.5 ? 'marcus' : agent, 'window figures', { project_id: `wp${c % 3}`, message_type: r() < 0.05 ? 'error' : 'message' })
+      })
+      expect(ingest(events, 'test').rejected).toBe(0)
+      const lastActivity = own.sqlite.prepare('SELECT last_activity FROM conversations').pluck().all() as number[]
+      const sinces = [T - H, T, T + 1]
+      for (let i = 0; i < 60; i++) sinces.push(T + Math.floor(r() * 61 * H))
+      for (let i = 0; i < 30; i++) {
+        const at = lastActivity[Math.floor(r() * lastActivity.length)]!
+        sinces.push(at - 1, at, at - (at % H), at - (at % H) + H - 1)
+      }
+      const far = String(T + 1000 * H)
+      for (const since of sinces) {
+        const fast = await conversationAnalytics(analyticsQuery.parse({ since: String(since) }))
+        // With an `until` after every row the figures are the same, computed by grouping every
+        // conversation of the window and summing the rollup rows of the window's hours.
+        const full = await conversationAnalytics(analyticsQuery.parse({ since: String(since), until: far }))
+        expect(fast, `since ${since}`).toEqual(full)
+        expect(fast.total_conversations).toBe(own.sqlite.prepare('SELECT count(*) FROM conversations WHERE last_activity > ?').pluck().get(since))
+        // The 50 agents before the final cut to 10, ties at the 50th place included.
+        expect(windowConversations(own.sqlite, since)).toEqual({
+          total: fast.total_conversations,
+          agentConversations: own.sqlite.prepare(`SELECT agent_id, count(*) AS conversation_count FROM conversations WHERE last_activity > ?
+            AND agent_id IS NOT NULL GROUP BY agent_id ORDER BY conversation_count DESC, agent_id ASC LIMIT 50`).all(since),
+        })
+      }
+    }
+    finally {
+      own.sqlite.close()
+      setDatabase(main)
+    }
+  })
+
+  it('orders agents as SQLite does', () => {
+    const ids = ['b', 'a', 'é', '\uFB01', '😀', 'ab', 'a\u0000', 'Z', '\uFFFD', '😀a']
+    const sqlOrder = sqlite.prepare(`SELECT value FROM json_each(?) ORDER BY value`).pluck().all(JSON.stringify(ids)) as string[]
+    expect([...ids].sort(binaryOrder)).toEqual(sqlOrder)
   })
 })
 
