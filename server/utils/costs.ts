@@ -77,6 +77,8 @@ export type CostFilter = {
   scope: Scope
   projectId?: string
   agentId?: string
+  /** Any of these agents. */
+  agents?: string[]
   /** Exact model names (a model budget's glob resolved against the stored names). */
   models?: string[]
   model?: string
@@ -119,6 +121,10 @@ function filterSql(f: CostFilter, params: Params, options: { agentColumn?: boole
     where.push('agent_id = @agentId')
     params.agentId = f.agentId
   }
+  if (f.agents !== undefined && options.agentColumn !== false) {
+    where.push('agent_id IN (SELECT value FROM json_each(@agents))')
+    params.agents = JSON.stringify(f.agents)
+  }
   if (f.model !== undefined) {
     where.push('model = @model')
     params.model = f.model
@@ -138,7 +144,7 @@ const WITHOUT_MODEL: Record<Table, string> = { cost_hourly: 'cost_agent_hourly',
 
 /** Which rollup a filter and grouping need: the one with the fewest rows that still has their columns. */
 function rollupFor(table: Table, f: CostFilter, groupBy: string[]): { name: string, columns: string } {
-  const agent = f.agentId !== undefined || groupBy.includes('agent_id')
+  const agent = f.agentId !== undefined || f.agents !== undefined || groupBy.includes('agent_id')
   const model = f.model !== undefined || f.models !== undefined || groupBy.includes('model') || groupBy.includes('provider')
   if (agent && model) return { name: table, columns: ROLLUP_COLUMNS }
   if (agent) return { name: WITHOUT_MODEL[table], columns: ROLLUP_COLUMNS.replace('model, provider', `'' AS model, '' AS provider`) }
@@ -217,11 +223,15 @@ const SIGNED = `coalesce(sum(s * events), 0) AS events, coalesce(sum(s * input_t
   coalesce(sum(s * cache_read_tokens), 0) AS cache_read_tokens, coalesce(sum(s * cache_write_tokens), 0) AS cache_write_tokens,
   coalesce(sum(s * cost), 0) AS cost, coalesce(sum(s * reported_cost), 0) AS reported_cost, coalesce(sum(s * unpriced_events), 0) AS unpriced_events`
 
+/** Only what ranks groups: their cost and events. */
+const RANK = 'coalesce(sum(s * events), 0) AS events, coalesce(sum(s * cost), 0) AS cost'
+
 /**
  * Figures over `[from, to)` (hour-aligned), grouped by some of project_id, agent_id, model,
- * provider, from the rollup ranges of `costSegments`.
+ * provider, from the rollup ranges of `costSegments`. `rank`: the cost and events only, which
+ * sorts far smaller rows when only the first groups matter.
  */
-export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: number, groupBy: string[] = [], options: { top?: number } = {}) {
+export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: number, groupBy: string[] = [], options: { top?: number, rank?: boolean } = {}) {
   const params: Params = {}
   const where = filterSql(f, params)
   const and = where.length ? ` AND ${where.join(' AND ')}` : ''
@@ -234,7 +244,7 @@ export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: 
   })
   if (!parts.length) return []
   const group = groupBy.join(', ')
-  const sql = `SELECT ${group ? `${group}, ` : ''}${SIGNED} FROM (${parts.join(' UNION ALL ')})${group
+  const sql = `SELECT ${group ? `${group}, ` : ''}${options.rank ? RANK : SIGNED} FROM (${parts.join(' UNION ALL ')})${group
     ? ` GROUP BY ${group} HAVING sum(s * events) <> 0 ORDER BY cost DESC, events DESC, ${group}`
     : ''}${options.top ? ` LIMIT ${Math.floor(options.top)}` : ''}`
   return prepared(sqlite, sql).all(params) as (FigureRow & Record<string, string>)[]
@@ -243,15 +253,18 @@ export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: 
 type GroupRow = FigureRow & { project_id: string, agent_id: string, model: string, provider: string }
 
 /**
- * The window grouped by (project, model, provider) from the rollups without the agent, and —
- * when a breakdown by agent is asked for — by agent from those without the model; the totals
- * and every breakdown are sums of those groups.
+ * The window grouped by (project, model, provider) from the rollups without the agent; the
+ * totals and every breakdown but the agents' are sums of those groups. Agents come from the
+ * rollups without the model: ranked by cost and events first, then the figures of the first n.
  */
 function breakdown(sqlite: Sqlite, f: CostFilter, from: number, to: number) {
   const rows = aggregateCosts(sqlite, f, from, to, ['project_id', 'model', 'provider']) as unknown as GroupRow[]
-  let agentRows: GroupRow[] | undefined
+  const topAgents = (n: number) => {
+    const agents = aggregateCosts(sqlite, f, from, to, ['agent_id'], { top: n, rank: true }).map(r => r.agent_id!)
+    return (agents.length ? aggregateCosts(sqlite, { ...f, agents }, from, to, ['agent_id']) : []) as unknown as GroupRow[]
+  }
   const top = (keys: (keyof GroupRow)[], n: number) => {
-    const source = keys.includes('agent_id') ? (agentRows ??= aggregateCosts(sqlite, f, from, to, ['agent_id']) as unknown as GroupRow[]) : rows
+    const source = keys.includes('agent_id') ? topAgents(n) : rows
     if (keys.some(k => k !== 'agent_id') && keys.includes('agent_id')) throw new Error('breakdown: agents are grouped on their own')
     const groups = new Map<string, FigureRow & Record<string, string>>()
     for (const r of source) {
@@ -274,12 +287,13 @@ function breakdown(sqlite: Sqlite, f: CostFilter, from: number, to: number) {
 
 /**
  * The costliest tasks over the UTC days overlapping `[from, to)`, exactly:
- * - a window that starts a month with no usage after it in that month: the head of the
+ * - a window within one month that holds all of that month's usage: the head of the
  *   monthly per-task index;
  * - a window within one month's days: a sum over the daily per-task rows;
  * - longer windows: the candidates are the head (4 × top) of each overlapped month's index
  *   and every task with usage in more than one month overlapping them (`cost_task_spans`); their exact figures come from
- *   their daily rows (or, for a task of one month that lies inside the window, its month row). Any other task has usage in one month only, so it cannot cost more than
+ *   their daily rows (or, for a task of one month whose usage all lies inside the window, its month row). Any other task
+ *   has usage in one month only, so it cannot cost more than
  *   the largest of the heads' last entries (a month's total is at least its share of the
  *   window). When the top-th candidate is below that bound, the daily rows of the whole window
  *   are summed instead.
@@ -297,19 +311,22 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   const head = (m: number, limit: number) => {
     const p: Params = { month: m }
     const w = filterSql(f, p, { agentColumn: false })
+    // Without statistics the planner would take the primary key for a project and sort its whole month.
+    const index = f.projectId === undefined ? '' : ' INDEXED BY cost_task_monthly_project_cost_idx'
     return prepared(sqlite, `SELECT project_id, task_id, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events
-      FROM cost_task_monthly WHERE month = @month${w.length ? ` AND ${w.join(' AND ')}` : ''} ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(limit)}`)
+      FROM cost_task_monthly${index} WHERE month = @month${w.length ? ` AND ${w.join(' AND ')}` : ''} ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(limit)}`)
       .all(p) as (FigureRow & { task_id: string, project_id: string })[]
   }
-  if (d1 <= nextMonth(month)) {
-    if (d0 === month) {
-      const params: Params = { d1, end: nextMonth(month) }
-      const where = filterSql(f, params, { agentColumn: false })
-      const later = prepared(sqlite, `SELECT 1 FROM cost_daily WHERE day >= @d1 AND day < @end${where.length ? ` AND ${where.join(' AND ')}` : ''} LIMIT 1`).get(params)
-      if (!later) return head(month, top)
-    }
-    return daily()
+  /** Is there usage on the days `[a, b)`? */
+  const usageIn = (a: number, b: number) => {
+    if (a >= b) return false
+    const params: Params = { a, b }
+    const where = filterSql(f, params, { agentColumn: false })
+    return prepared(sqlite, `SELECT 1 FROM cost_model_daily WHERE day >= @a AND day < @b${where.length ? ` AND ${where.join(' AND ')}` : ''} LIMIT 1`).get(params) !== undefined
   }
+  /** The month's usage lies inside the window's days: its rows are the window's figures of its tasks (of that month only). */
+  const inside = (m: number) => !usageIn(m, d0) && !usageIn(d1, nextMonth(m))
+  if (d1 <= nextMonth(month)) return inside(month) ? head(month, top) : daily()
   const k = top * 4
   let bound = 0
   const candidates = new Map<string, { project_id: string, task_id: string }>()
@@ -317,10 +334,10 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   const known = new Map<string, FigureRow & { task_id: string, project_id: string }>()
   for (let m = month; m < d1; m = nextMonth(m)) {
     const rows = head(m, k)
-    const inside = m >= d0 && nextMonth(m) <= d1
+    const whole = inside(m)
     for (const r of rows) {
       candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
-      if (inside) known.set(`${r.project_id}\u0000${r.task_id}`, r)
+      if (whole) known.set(`${r.project_id}\u0000${r.task_id}`, r)
     }
     if (rows.length === k) bound = Math.max(bound, rows[k - 1]!.cost)
   }
@@ -654,14 +671,28 @@ export function costTimeseries(q: z.output<typeof costTimeseriesQuery>, scope: S
   const sql = `SELECT ${bucketExpr} AS bucket${keyColumn ? `, ${keyColumn} AS key` : ''}, ${FIGURES} FROM ${table}
     WHERE ${column} >= @from AND ${column} < @to${where.length ? ` AND ${where.join(' AND ')}` : ''}
     GROUP BY bucket${keyColumn ? ', key' : ''}`
-  const rows = prepared(sqlite, sql).all(params) as (FigureRow & { bucket: number, key?: string })[]
+  // Raw rows (arrays) and each bucket's time written once: a series per model is hundreds of points.
+  const k = keyColumn ? 1 : 0
+  const rows = (prepared(sqlite, sql, true).all(params) as (number | string)[][]).map(r => ({
+    bucket: r[0] as number, key: keyColumn ? r[1] as string : undefined, events: r[k + 1] as number, input_tokens: r[k + 2] as number,
+    output_tokens: r[k + 3] as number, cache_read_tokens: r[k + 4] as number, cache_write_tokens: r[k + 5] as number, cost: r[k + 6] as number,
+    reported_cost: r[k + 7] as number, unpriced_events: r[k + 8] as number,
+  }))
+  const startIso = starts.map(t => iso(t)!)
+  const slot = new Map(starts.map((t, i) => [t, i]))
+  const empty = figuresOf(undefined)
   const fill = (source: (FigureRow & { bucket: number })[]) => {
-    const byBucket = new Map<number, FigureRow>()
+    const byBucket: (FigureRow | undefined)[] = []
     for (const r of source) {
-      const known = byBucket.get(r.bucket)
-      byBucket.set(r.bucket, known ? sumRows(known, r) : r)
+      const i = slot.get(r.bucket)
+      if (i === undefined) continue
+      const known = byBucket[i]
+      byBucket[i] = known ? sumRows(known, r) : r
     }
-    return starts.map(s => ({ start: iso(s)!, ...figuresOf(byBucket.get(s)) }))
+    return startIso.map((start, i) => {
+      const f = byBucket[i]
+      return { start, ...(f ? figuresOf(f) : empty) }
+    })
   }
   const answer = {
     currency: 'USD' as const, bucket: q.bucket, since: iso(from)!, until: iso(to)!, points: fill(rows),
