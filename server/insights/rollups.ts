@@ -9,6 +9,7 @@
 import type { Statement } from 'better-sqlite3'
 import { BOARD, COORDINATOR } from '../marcus/mapping'
 import { type Sqlite, useDatabase } from '../utils/db'
+import { deferDuringBulkImport } from '../utils/event-bus'
 import { directConversationId } from '../utils/projections'
 import { parseJson } from '../utils/values'
 
@@ -469,12 +470,18 @@ export function catchUpInsights(maxEvents = 20_000): { events_behind: number } {
 }
 
 let timer: NodeJS.Timeout | undefined
+/** Set by stopInsights: a catch-up deferred until the end of a bulk import is not started then. */
+let stopped = false
 
 /** Catches up soon, a chunk at a time, without holding the event loop. */
 export function scheduleInsights(delayMs = 100) {
+  stopped = false
   if (timer) return
+  // A backfill under way: one catch-up after it rather than one between each of its batches.
+  if (deferDuringBulkImport(resumeInsights)) return
   timer = setTimeout(function step() {
     timer = undefined
+    if (deferDuringBulkImport(resumeInsights)) return
     try {
       const f = useFollower()
       if (f.run(CHUNK).behind > 0) timer = setTimeout(step, 0)
@@ -486,7 +493,12 @@ export function scheduleInsights(delayMs = 100) {
   timer.unref?.()
 }
 
+const resumeInsights = () => {
+  if (!stopped) scheduleInsights(0)
+}
+
 export function stopInsights() {
+  stopped = true
   if (timer) clearTimeout(timer)
   timer = undefined
 }

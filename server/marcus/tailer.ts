@@ -15,7 +15,9 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from
 import { join, relative, resolve } from 'node:path'
 import type { Statement } from 'better-sqlite3'
 import type { RawEvent } from '../../shared/events'
+import { type BulkCheckpoints, startBulkCheckpoints } from '../utils/bulk-checkpoints'
 import { useDatabase } from '../utils/db'
+import { beginBulkImport } from '../utils/event-bus'
 import { ingest } from '../utils/ingest'
 import { assignProject, FALLBACK_PROJECT, fileKind, lineId, lineTime, type MarcusContext, type MarcusFileKind, mapRecord } from './mapping'
 
@@ -236,6 +238,8 @@ export class MarcusLogTailer {
   async poll() {
     if (this.running) return
     this.running = true
+    // Set once a pass reads more than a batch: a backfill (or a long catch-up after a pause).
+    let bulk: { end: () => void, checkpoints: BulkCheckpoints | undefined } | undefined
     try {
       this.discover()
       const cursors = [...this.cursors.values()]
@@ -252,7 +256,9 @@ export class MarcusLogTailer {
         this.handleLine(next, pending, batch)
         next.offset = pending.end
         if (batch.length >= BATCH && this.stash.length === 0) {
+          bulk ??= { end: beginBulkImport(), checkpoints: startBulkCheckpoints(useDatabase().sqlite) }
           this.flush(batch)
+          bulk.checkpoints?.committed()
           batch = []
           await new Promise(resolve => setImmediate(resolve))
           if (this.stopped) return
@@ -268,6 +274,10 @@ export class MarcusLogTailer {
     }
     finally {
       this.running = false
+      if (bulk) {
+        bulk.end()
+        void bulk.checkpoints?.finish()
+      }
     }
   }
 

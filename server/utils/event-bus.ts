@@ -90,3 +90,45 @@ export function deliverStoredEvents(events: StoredEvent[]) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Bulk imports (a connector catching up on a large backlog). Work that follows the event log
+// by its own watermark (the insight rollups) waits for the end of the import instead of
+// running between its batches, then catches up in large chunks: it still sees every event
+// once and in seq order, and its readers catch it up before they read. Listeners of stored
+// events are not affected.
+
+let bulkImports = 0
+const afterBulkImport = new Set<() => void>()
+
+/** Marks a bulk import under way; the function returned ends it (calling it again does nothing). */
+export function beginBulkImport(): () => void {
+  bulkImports++
+  let ended = false
+  return () => {
+    if (ended) return
+    ended = true
+    if (--bulkImports > 0) return
+    const waiting = [...afterBulkImport]
+    afterBulkImport.clear()
+    for (const run of waiting) {
+      try {
+        run()
+      }
+      catch (error) {
+        console.error('[seneca] work deferred during a bulk import failed', error)
+      }
+    }
+  }
+}
+
+export function bulkImportUnderWay(): boolean {
+  return bulkImports > 0
+}
+
+/** During a bulk import, keeps `run` for its end (once, however often asked) and returns true; otherwise false. */
+export function deferDuringBulkImport(run: () => void): boolean {
+  if (bulkImports === 0) return false
+  afterBulkImport.add(run)
+  return true
+}
