@@ -11,7 +11,7 @@
  * - Event ids derive from the raw line, so a record written to both the conversations_ and
  *   decisions_ files, or read again after a restart, is stored once.
  */
-import { createHash } from 'node:crypto'
+import { hash as digest } from 'node:crypto'
 import type { RawEvent } from '../../shared/events'
 
 export type MarcusFileKind = 'conversations' | 'decisions' | 'realtime' | 'agent_events' | 'pipeline'
@@ -47,7 +47,7 @@ export function fileKind(name: string): MarcusFileKind | undefined {
  * line without a timestamp) the id is the hash alone.
  */
 export function lineId(line: string, ts?: number): string {
-  const hash = createHash('sha1').update(line).digest('hex')
+  const hash = digest('sha1', line, 'hex')
   return ts === undefined ? `ml_${hash.slice(0, 24)}` : `ml_t${ts.toString(36).padStart(9, '0')}_${hash.slice(0, 20)}`
 }
 

@@ -242,7 +242,7 @@ export class Projector {
           decision: e.decision, rationale: e.rationale ?? null, alternatives: jsonOrNull(e.alternatives),
           confidence: e.confidence ?? null, factors: jsonOrNull(e.factors), ts: e.ts,
         })
-        if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
+        if (e.agent_id) this.touch(this.agentActivity, e.agent_id, e.ts)
         return undefined
       case 'artifact.logged':
         this.st.insertArtifact!.run({
@@ -260,7 +260,7 @@ export class Projector {
       case 'command.issued': return this.commandIssued(e)
       case 'command.updated': return this.commandUpdated(e)
       case 'generic':
-        if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
+        if (e.agent_id) this.touch(this.agentActivity, e.agent_id, e.ts)
         return undefined
       case 'pipeline.defined': return this.pipelineDefined(e)
       case 'pipeline.run.started': return this.pipelineRunStarted(e)
@@ -457,7 +457,7 @@ export class Projector {
     this.st.progressTask!.run({ id: e.task_id, progress, status: status ?? null, ts: e.ts, agentId: e.agent_id ?? null })
     this.st.history!.run(e.task_id, e.project_id, e.agent_id ?? null, 'progress', status ?? null, progress, e.message ?? null, e.ts, seq)
     if (e.agent_id) {
-      this.st.touchAgent!.run(e.ts, e.agent_id)
+      this.touch(this.agentActivity, e.agent_id, e.ts)
       const finished = status === 'done' || status === 'failed'
       if (finished && existing?.status !== status) {
         this.st.agentReleased!.run({ id: e.agent_id, taskId: e.task_id, completed: status === 'done' ? 1 : 0, failed: status === 'failed' ? 1 : 0 })
@@ -478,7 +478,7 @@ export class Projector {
       // A blocked task releases its agent (Marcus hands it a new task).
       if (e.agent_id) this.st.agentReleased!.run({ id: e.agent_id, taskId: e.task_id, completed: 0, failed: 0 })
     }
-    if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
+    if (e.agent_id) this.touch(this.agentActivity, e.agent_id, e.ts)
     return { blocker_id: blockerId, task_id: e.task_id ?? null, severity: e.severity }
   }
 
@@ -582,7 +582,7 @@ export class Projector {
       runId: e.run_id, stageId: e.stage_id, status: e.status, progress: e.progress ?? null, agentId: e.agent_id ?? null,
       taskId: e.task_id ?? null, error: e.error ?? null, ts: e.ts,
     })
-    if (e.agent_id) this.st.touchAgent!.run(e.ts, e.agent_id)
+    if (e.agent_id) this.touch(this.agentActivity, e.agent_id, e.ts)
     return {
       ...base, status: e.status, attempt: row.attempt, progress: e.status === 'completed' ? 1 : e.progress ?? null,
       agent_id: e.agent_id ?? row.agent_id, task_id: e.task_id ?? row.task_id,
