@@ -261,6 +261,33 @@ export const costDayModel = sqliteTable('cost_day_model', {
 }, t => [primaryKey({ columns: [t.day, t.model, t.provider] })])
 
 /**
+ * Per quarter of a UTC day (6 hours from 00:00, 06:00, 12:00, 18:00), by model and by agent: the
+ * ragged hours at either edge of a window read a row per quarter instead of six hourly ones.
+ */
+export const costModelQuarterly = sqliteTable('cost_model_quarterly', {
+  projectId: text('project_id').notNull(),
+  /** Start of the quarter, epoch ms. */
+  quarter: integer('quarter').notNull(),
+  model: text('model').notNull(),
+  provider: text('provider').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.quarter, t.model, t.provider] }),
+  index('cost_model_quarterly_quarter_idx').on(t.quarter),
+])
+
+export const costAgentQuarterly = sqliteTable('cost_agent_quarterly', {
+  projectId: text('project_id').notNull(),
+  quarter: integer('quarter').notNull(),
+  agentId: text('agent_id').notNull(),
+  ...rollupFigures,
+}, t => [
+  primaryKey({ columns: [t.projectId, t.quarter, t.agentId] }),
+  index('cost_agent_quarterly_quarter_idx').on(t.quarter),
+  index('cost_agent_quarterly_agent_idx').on(t.agentId, t.quarter),
+])
+
+/**
  * Per UTC hour and model over every project: hourly series of all projects read a row per hour
  * and model instead of one per project, hour and model.
  */

@@ -11,7 +11,7 @@ import type { PriceBody, PriceView, priceListQuery, priceResolveQuery, priceUpda
 import { type Principal, canUseProject } from './auth'
 import { type Scope, inScope } from './access'
 import { BUILTIN_PRICES, candidatePrices, comparePrices, dayMs, patternMatches, priceAt, priceTimeline, type PriceRow } from './costs-prices'
-import { DAY_MS, FIGURE_ADD, HOUR_MS, type PriceDbRow as PricedRow, priceBook, priceTableChanged } from './costs-projection'
+import { DAY_MS, FIGURE_ADD, HOUR_MS, type PriceDbRow as PricedRow, priceBook, priceTableChanged, QUARTER_MS } from './costs-projection'
 import { type Sqlite, prepared, useDatabase } from './db'
 import { retainedFrom } from './maintenance'
 import { apiError } from './errors'
@@ -77,9 +77,10 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
   const args = { project: key.project_id, model: key.model, provider, kept }
   const rollupArgs = { project: key.project_id, model: key.model, provider: key.provider, kept }
   const rollupKey = 'project_id = @project AND model = @model AND provider = @provider'
-  // The rollups per agent and task (every model) and per hour and model (every project) also hold other
-  // keys' usage, so they are not rebuilt from this key's rows: its share is taken out before it is priced
-  // again and put back after — over the very usage rows the UPDATEs below may change.
+  // The rollups per agent and task (every model), per hour and model (every project) and per quarter of a
+  // day also hold other keys' usage, so they are not rebuilt from this key's rows: its share is taken out
+  // before it is priced again and put back after — over the very usage rows the UPDATEs below may change,
+  // or over the hourly rows rebuilt from them.
   const share = (sign: 1 | -1) => {
     for (const [table, column, period] of [['cost_agent_task_daily', 'day', `(ts / ${DAY_MS}) * ${DAY_MS}`], ['cost_agent_task_monthly', 'month', MONTH_OF_TS]] as const) {
       prepared(sqlite, `INSERT INTO ${table} (project_id, agent_id, task_id, ${column}, ${ROLLUP_INSERT})
@@ -90,6 +91,14 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
     prepared(sqlite, `INSERT INTO cost_hour_model (hour, model, provider, ${ROLLUP_INSERT})
       SELECT hour, model, provider, ${signed(ROLLUP_SUM, sign)} FROM cost_model_hourly WHERE ${rollupKey} AND hour >= @kept GROUP BY 1
       ON CONFLICT(hour, model, provider) DO UPDATE SET ${FIGURE_ADD}`).run(rollupArgs)
+    prepared(sqlite, `INSERT INTO cost_model_quarterly (project_id, quarter, model, provider, ${ROLLUP_INSERT})
+      SELECT project_id, (hour / ${QUARTER_MS}) * ${QUARTER_MS}, model, provider, ${signed(ROLLUP_SUM, sign)} FROM cost_model_hourly
+      WHERE ${rollupKey} AND hour >= @kept GROUP BY 2
+      ON CONFLICT(project_id, quarter, model, provider) DO UPDATE SET ${FIGURE_ADD}`).run(rollupArgs)
+    prepared(sqlite, `INSERT INTO cost_agent_quarterly (project_id, quarter, agent_id, ${ROLLUP_INSERT})
+      SELECT project_id, (hour / ${QUARTER_MS}) * ${QUARTER_MS}, agent_id, ${signed(ROLLUP_SUM, sign)} FROM cost_hourly
+      WHERE ${rollupKey} AND hour >= @kept GROUP BY 2, 3
+      ON CONFLICT(project_id, quarter, agent_id) DO UPDATE SET ${FIGURE_ADD}`).run(rollupArgs)
   }
   const run = sqlite.transaction(() => {
     share(-1)

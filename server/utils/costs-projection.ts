@@ -12,6 +12,8 @@ import { costAt, PriceBook, type PriceRow } from './costs-prices'
 
 export const HOUR_MS = 3_600_000
 export const DAY_MS = 86_400_000
+/** A quarter of a UTC day. */
+export const QUARTER_MS = 6 * HOUR_MS
 
 /** Start of the UTC month of `t`. */
 export function monthStart(t: number): number {
@@ -95,11 +97,11 @@ export const FIGURE_ADD = `events = events + excluded.events, input_tokens = inp
 /** The rollups the projection keeps (their statements in CostProjector). */
 /** The parameter each rollup key column takes its value from. */
 const KEY_PARAMS = {
-  project_id: '@projectId', hour: '@at', day: '@at', month: '@at', agent_id: '@agentId', task_id: '@taskId', model: '@model', provider: '@provider',
+  project_id: '@projectId', hour: '@at', quarter: '@at', day: '@at', month: '@at', agent_id: '@agentId', task_id: '@taskId', model: '@model', provider: '@provider',
 } as const
 
-const ROLLUPS = ['hourly', 'daily', 'monthly', 'modelHourly', 'modelDaily', 'modelMonthly', 'agentHourly', 'agentDaily', 'agentMonthly', 'dayModel', 'hourModel', 'task', 'taskMonthly',
-  'agentTask', 'agentTaskMonthly'] as const
+const ROLLUPS = ['hourly', 'daily', 'monthly', 'modelHourly', 'modelQuarterly', 'modelDaily', 'modelMonthly', 'agentHourly', 'agentQuarterly', 'agentDaily', 'agentMonthly',
+  'dayModel', 'hourModel', 'task', 'taskMonthly', 'agentTask', 'agentTaskMonthly'] as const
 type RollupName = (typeof ROLLUPS)[number]
 
 export class CostProjector {
@@ -122,10 +124,12 @@ export class CostProjector {
       daily: upsert('cost_daily', ['project_id', 'day', 'agent_id', 'model', 'provider']),
       monthly: upsert('cost_monthly', ['project_id', 'month', 'agent_id', 'model', 'provider']),
       modelHourly: upsert('cost_model_hourly', ['project_id', 'hour', 'model', 'provider']),
+      modelQuarterly: upsert('cost_model_quarterly', ['project_id', 'quarter', 'model', 'provider']),
       modelDaily: upsert('cost_model_daily', ['project_id', 'day', 'model', 'provider']),
       task: upsert('cost_task_daily', ['project_id', 'task_id', 'day', 'model', 'provider']),
       taskMonthly: upsert('cost_task_monthly', ['project_id', 'task_id', 'month']),
       agentHourly: upsert('cost_agent_hourly', ['project_id', 'hour', 'agent_id']),
+      agentQuarterly: upsert('cost_agent_quarterly', ['project_id', 'quarter', 'agent_id']),
       agentDaily: upsert('cost_agent_daily', ['project_id', 'day', 'agent_id']),
       agentMonthly: upsert('cost_agent_monthly', ['project_id', 'month', 'agent_id']),
       modelMonthly: upsert('cost_model_monthly', ['project_id', 'month', 'model', 'provider']),
@@ -161,6 +165,7 @@ export class CostProjector {
     const agentId = e.agent_id ?? ''
     const prov = provider ?? ''
     const hour = Math.floor(e.ts / HOUR_MS) * HOUR_MS
+    const quarter = Math.floor(e.ts / QUARTER_MS) * QUARTER_MS
     const day = Math.floor(e.ts / DAY_MS) * DAY_MS
     const month = monthStart(e.ts)
     const m = this.maps
@@ -168,9 +173,11 @@ export class CostProjector {
     add(m.daily, { projectId: e.project_id, at: day, agentId, model: e.model, provider: prov }, figures)
     add(m.monthly, { projectId: e.project_id, at: month, agentId, model: e.model, provider: prov }, figures)
     add(m.modelHourly, { projectId: e.project_id, at: hour, model: e.model, provider: prov }, figures)
+    add(m.modelQuarterly, { projectId: e.project_id, at: quarter, model: e.model, provider: prov }, figures)
     add(m.modelDaily, { projectId: e.project_id, at: day, model: e.model, provider: prov }, figures)
     add(m.modelMonthly, { projectId: e.project_id, at: month, model: e.model, provider: prov }, figures)
     add(m.agentHourly, { projectId: e.project_id, at: hour, agentId }, figures)
+    add(m.agentQuarterly, { projectId: e.project_id, at: quarter, agentId }, figures)
     add(m.agentDaily, { projectId: e.project_id, at: day, agentId }, figures)
     add(m.agentMonthly, { projectId: e.project_id, at: month, agentId }, figures)
     add(m.dayModel, { at: day, model: e.model, provider: prov }, figures)

@@ -332,6 +332,10 @@ describe('derived rollups', () => {
     same(`SELECT project_id, month, model, provider, ${f} FROM cost_model_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, `SELECT project_id, month, model, provider, ${f} FROM cost_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
     same(`SELECT day, model, provider, ${f} FROM cost_day_model GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, `SELECT day, model, provider, ${f} FROM cost_model_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
     same(`SELECT hour, model, provider, ${f} FROM cost_hour_model GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, `SELECT hour, model, provider, ${f} FROM cost_model_hourly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+    same(`SELECT project_id, quarter, model, provider, ${f} FROM cost_model_quarterly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+      `SELECT project_id, (hour / ${6 * H}) * ${6 * H} AS quarter, model, provider, ${f} FROM cost_model_hourly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
+    same(`SELECT project_id, quarter, agent_id, ${f} FROM cost_agent_quarterly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      `SELECT project_id, (hour / ${6 * H}) * ${6 * H} AS quarter, agent_id, ${f} FROM cost_hourly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
     same(`SELECT project_id, agent_id, task_id, month, ${f} FROM cost_agent_task_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
       `SELECT project_id, agent_id, task_id, ${MONTH_OF_DAY} AS month, ${f} FROM cost_agent_task_daily GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
     // The usage rows retention kept: their agent and task rows are theirs alone.
