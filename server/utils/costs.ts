@@ -1,8 +1,9 @@
 /**
  * Cost answers, read from the rollups the cost projection keeps (never by scanning usage
  * events, except for the event list itself):
- * - a window `[start, end)` is applied at hour granularity: full UTC days inside it come
- *   from `cost_daily`, the hours at either edge from `cost_hourly`; per-task figures come
+ * - a window `[start, end)` is applied at hour granularity: whole UTC months and days inside
+ *   it come from the monthly and daily rollups, the hours at either edge from the quarter-day
+ *   and hourly ones (see costSegments); per-task figures come
  *   from `cost_task_daily` (an agent's from `cost_agent_task_daily`), so at day granularity;
  * - burn rate = cost in the last N hourly buckets up to and including the one of `as_of`,
  *   divided by N (or by the buckets since the first usage, when that is later);
@@ -15,7 +16,7 @@ import type {
   costTimeseriesResponse,
 } from '../../shared/costs'
 import { type Scope, scopeSql } from './access'
-import { DAY_MS, HOUR_MS, monthStart, nextMonth } from './costs-projection'
+import { DAY_MS, HOUR_MS, monthStart, nextMonth, QUARTER_MS } from './costs-projection'
 import type { Sqlite } from './db'
 import { prepared, useDatabase } from './db'
 import { apiError } from './errors'
@@ -136,11 +137,12 @@ function filterSql(f: CostFilter, params: Params, options: { agentColumn?: boole
   return where
 }
 
-type Table = 'cost_hourly' | 'cost_daily' | 'cost_monthly'
+/** `cost_quarterly` stands for the quarter-day rollups, which exist without the agent or without the model only. */
+type Table = 'cost_hourly' | 'cost_quarterly' | 'cost_daily' | 'cost_monthly'
 /** The rollups without the agent: for answers that neither filter nor group by agent. */
-const WITHOUT_AGENT: Record<Table, string> = { cost_hourly: 'cost_model_hourly', cost_daily: 'cost_model_daily', cost_monthly: 'cost_model_monthly' }
+const WITHOUT_AGENT: Record<Table, string> = { cost_hourly: 'cost_model_hourly', cost_quarterly: 'cost_model_quarterly', cost_daily: 'cost_model_daily', cost_monthly: 'cost_model_monthly' }
 /** The rollups without the model: for answers by agent that neither filter nor group by model. */
-const WITHOUT_MODEL: Record<Table, string> = { cost_hourly: 'cost_agent_hourly', cost_daily: 'cost_agent_daily', cost_monthly: 'cost_agent_monthly' }
+const WITHOUT_MODEL: Record<Table, string> = { cost_hourly: 'cost_agent_hourly', cost_quarterly: 'cost_agent_quarterly', cost_daily: 'cost_agent_daily', cost_monthly: 'cost_agent_monthly' }
 
 /** Which rollup a filter and grouping need: the one with the fewest rows that still has their columns. */
 function rollupFor(table: Table, f: CostFilter, groupBy: string[]): { name: string, columns: string } {
@@ -152,20 +154,46 @@ function rollupFor(table: Table, f: CostFilter, groupBy: string[]): { name: stri
 }
 export type Segment = { table: Table, from: number, to: number, sign: 1 | -1 }
 
+const floorQuarter = (t: number) => Math.floor(t / QUARTER_MS) * QUARTER_MS
+const ceilQuarter = (t: number) => Math.ceil(t / QUARTER_MS) * QUARTER_MS
 const floorDay = (t: number) => Math.floor(t / DAY_MS) * DAY_MS
 const ceilDay = (t: number) => Math.ceil(t / DAY_MS) * DAY_MS
 const ceilMonth = (t: number) => (monthStart(t) === t ? t : nextMonth(t))
 
 /**
  * `[from, to)` (hour-aligned) as rollup ranges: whole months from the monthly rollup, whole
- * days from the daily one, hours from the hourly one. A part that starts a month (or a day)
- * and covers more than half of it is read as the whole month (day) minus the rest, so the
- * current month up to now costs one month of rows and an empty range.
+ * days from the daily one, whole quarters of a day (unless `quarters: false`) from the
+ * quarter-day one, hours from the hourly one. A part that starts a month (a day, a quarter)
+ * and covers more than half of it is read as the whole month (day, quarter) minus the rest, so
+ * the current month up to now costs one month of rows and an empty range.
  */
-export function costSegments(from: number, to: number): Segment[] {
+export function costSegments(from: number, to: number, options: { quarters?: boolean } = {}): Segment[] {
   const out: Segment[] = []
   const push = (table: Table, f: number, t: number, sign: 1 | -1) => {
     if (f < t) out.push({ table, from: f, to: t, sign })
+  }
+  // Hours `[a, b)` within a day: whole quarters from the quarter-day rollups (an edge of more than
+  // half a quarter as the quarter minus the rest), the other hours from the hourly ones.
+  const hours = (a: number, b: number, sign: 1 | -1) => {
+    const q0 = ceilQuarter(a)
+    const q1 = floorQuarter(b)
+    if (options.quarters === false || q0 > q1) {
+      push('cost_hourly', a, b, sign)
+      return
+    }
+    let quartersFrom = q0
+    if (q0 - a > QUARTER_MS / 2) {
+      quartersFrom = q0 - QUARTER_MS
+      push('cost_hourly', quartersFrom, a, -sign as 1 | -1)
+    }
+    else push('cost_hourly', a, q0, sign)
+    let quartersTo = q1
+    if (b - q1 > QUARTER_MS / 2) {
+      quartersTo = q1 + QUARTER_MS
+      push('cost_hourly', b, quartersTo, -sign as 1 | -1)
+    }
+    else push('cost_hourly', q1, b, sign)
+    push('cost_quarterly', quartersFrom, quartersTo, sign)
   }
   const days = (d0: number, d1: number) => {
     if (d0 >= d1) return
@@ -200,25 +228,25 @@ export function costSegments(from: number, to: number): Segment[] {
     const day = floorDay(from)
     if (from === day && to - from > DAY_MS / 2) {
       push('cost_daily', day, day + DAY_MS, 1)
-      push('cost_hourly', to, day + DAY_MS, -1)
+      hours(to, day + DAY_MS, -1)
     }
-    else push('cost_hourly', from, to, 1)
+    else hours(from, to, 1)
     return out
   }
-  push('cost_hourly', from, d0, 1)
+  hours(from, d0, 1)
   let daysEnd = d1
   if (d1 < to) {
     if (to - d1 > DAY_MS / 2) {
       daysEnd = d1 + DAY_MS
-      push('cost_hourly', to, daysEnd, -1)
+      hours(to, daysEnd, -1)
     }
-    else push('cost_hourly', d1, to, 1)
+    else hours(d1, to, 1)
   }
   days(d0, daysEnd)
   return out
 }
 
-const COLUMN: Record<Table, string> = { cost_hourly: 'hour', cost_daily: 'day', cost_monthly: 'month' }
+const COLUMN: Record<Table, string> = { cost_hourly: 'hour', cost_quarterly: 'quarter', cost_daily: 'day', cost_monthly: 'month' }
 const SIGNED = `coalesce(sum(s * events), 0) AS events, coalesce(sum(s * input_tokens), 0) AS input_tokens, coalesce(sum(s * output_tokens), 0) AS output_tokens,
   coalesce(sum(s * cache_read_tokens), 0) AS cache_read_tokens, coalesce(sum(s * cache_write_tokens), 0) AS cache_write_tokens,
   coalesce(sum(s * cost), 0) AS cost, coalesce(sum(s * reported_cost), 0) AS reported_cost, coalesce(sum(s * unpriced_events), 0) AS unpriced_events`
@@ -235,7 +263,9 @@ export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: 
   const params: Params = {}
   const where = filterSql(f, params)
   const and = where.length ? ` AND ${where.join(' AND ')}` : ''
-  const parts = costSegments(from, to).map((seg, i) => {
+  // Quarter-day rollups exist without the agent or without the model: with both, hours are read instead.
+  const both = rollupFor('cost_hourly', f, groupBy).name === 'cost_hourly'
+  const parts = costSegments(from, to, { quarters: !both }).map((seg, i) => {
     params[`f${i}`] = seg.from
     params[`t${i}`] = seg.to
     const column = COLUMN[seg.table]

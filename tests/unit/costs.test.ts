@@ -182,7 +182,7 @@ describe('windows, burn rate and projection', () => {
     expect(summary({ period: 'day', as_of: String(T0 + 2.5 * H) }).burn_rate).toMatchObject({ per_hour: 1.5, hours: 2 })
   })
 
-  it('reads a window as months, days and hours, the current month as the month minus the rest', () => {
+  it('reads a window as months, days, quarters of a day and hours, the current month as the month minus the rest', () => {
     expect(costSegments(T0, T0 + 26 * H)).toEqual([
       { table: 'cost_hourly', from: T0 + 24 * H, to: T0 + 26 * H, sign: 1 },
       { table: 'cost_daily', from: T0, to: T0 + 24 * H, sign: 1 },
@@ -190,9 +190,22 @@ describe('windows, burn rate and projection', () => {
     const mar = Date.UTC(2026, 2, 1)
     const apr = Date.UTC(2026, 3, 1)
     expect(costSegments(mar, Date.UTC(2026, 2, 20, 16))).toEqual([
-      { table: 'cost_hourly', from: Date.UTC(2026, 2, 20, 16), to: Date.UTC(2026, 2, 21), sign: -1 },
+      { table: 'cost_hourly', from: Date.UTC(2026, 2, 20, 16), to: Date.UTC(2026, 2, 20, 18), sign: -1 },
+      { table: 'cost_quarterly', from: Date.UTC(2026, 2, 20, 18), to: Date.UTC(2026, 2, 21), sign: -1 },
       { table: 'cost_daily', from: Date.UTC(2026, 2, 21), to: apr, sign: -1 },
       { table: 'cost_monthly', from: mar, to: apr, sign: 1 },
+    ])
+    // 17:00 to the next day's 05:00: one hour and a quarter, then a quarter minus an hour; hours only when both agent and model matter.
+    const edge = [Date.UTC(2026, 2, 2, 17), Date.UTC(2026, 2, 3, 5)] as const
+    expect(costSegments(...edge)).toEqual([
+      { table: 'cost_hourly', from: edge[0], to: Date.UTC(2026, 2, 2, 18), sign: 1 },
+      { table: 'cost_quarterly', from: Date.UTC(2026, 2, 2, 18), to: Date.UTC(2026, 2, 3), sign: 1 },
+      { table: 'cost_hourly', from: edge[1], to: Date.UTC(2026, 2, 3, 6), sign: -1 },
+      { table: 'cost_quarterly', from: Date.UTC(2026, 2, 3), to: Date.UTC(2026, 2, 3, 6), sign: 1 },
+    ])
+    expect(costSegments(...edge, { quarters: false })).toEqual([
+      { table: 'cost_hourly', from: edge[0], to: Date.UTC(2026, 2, 3), sign: 1 },
+      { table: 'cost_hourly', from: Date.UTC(2026, 2, 3), to: edge[1], sign: 1 },
     ])
   })
 
