@@ -32,6 +32,20 @@ export const projectHourRollups = sqliteTable('project_hour_rollups', {
   index('project_hour_rollups_hour_idx').on(t.hour),
 ])
 
+/**
+ * Each agent's messages per project up to and including each hour (a running total over the
+ * hours of `message_rollups`), so an analytics window sums an agent's hours after any start
+ * with one look-up instead of one row per hour. A row exists for every rollup hour; the total
+ * up to any hour is the row of the latest hour at or before it. WITHOUT ROWID (in the migration).
+ */
+export const agentMessageRunning = sqliteTable('agent_message_running', {
+  projectId: text('project_id').notNull(),
+  agentId: text('agent_id').notNull(),
+  /** Start of the UTC hour, epoch ms. */
+  hour: integer('hour').notNull(),
+  messages: integer('messages').notNull().default(0),
+}, t => [primaryKey({ columns: [t.projectId, t.agentId, t.hour] })])
+
 /** How many conversations each agent leads per project; `agent_id` '' for conversations without one. */
 export const conversationAgentCounts = sqliteTable('conversation_agent_counts', {
   projectId: text('project_id').notNull(),
