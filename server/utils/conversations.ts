@@ -649,16 +649,21 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
     type AgentMessages = { agent_id: string, messages: number }[]
     const totals = (inProjects: { sql: string, params: Params }) => prepared(sqlite, `SELECT agent_id, sum(messages) AS messages FROM agent_message_totals
       WHERE agent_id IN (${names}) AND ${inProjects.sql} GROUP BY agent_id`).all({ ...agentParams, ...inProjects.params }) as AgentMessages
-    // Each agent's hours are one range of the (agent_id, hour) index.
     if (rollupsCovered && inProjects) {
       for (const r of memoByVersion(sqlite, `analytics:agent-messages:${JSON.stringify(projects)}:${JSON.stringify(agentParams)}`, () => totals(inProjects))) agentMessages.set(r.agent_id, r.messages)
     }
-    else if (inProjects && fromBefore) {
-      for (const r of totals(inProjects)) agentMessages.set(r.agent_id, r.messages)
-      const before = prepared(sqlite, `SELECT r.agent_id, sum(r.messages) AS messages FROM message_rollups r
-        ${whereSql([...allHours, 'r.hour <= @sinceHour', `r.agent_id IN (${names})`])} GROUP BY r.agent_id`)
-        .all({ ...rollupParams, ...agentParams }) as AgentMessages
-      for (const r of before) agentMessages.set(r.agent_id, (agentMessages.get(r.agent_id) ?? 0) - r.messages)
+    else if (projects !== null) {
+      // The window's hours of each agent in each project: the running total up to the window's
+      // end less the running total before its start, one look-up each (not a row per hour).
+      const inTotals = projectsSql('t.project_id', projects)
+      const upTo = (param: string) => `coalesce((SELECT r.messages FROM agent_message_running r WHERE r.project_id = t.project_id
+        AND r.agent_id = t.agent_id AND r.hour <= @${param} ORDER BY r.hour DESC LIMIT 1), 0)`
+      const windowParams: Params = { ...agentParams, ...inTotals.params }
+      if (query.since !== undefined) windowParams.sinceHour = query.since - HOUR
+      if (query.until !== undefined) windowParams.until = query.until
+      const rows = prepared(sqlite, `SELECT t.agent_id, sum(${query.until === undefined ? 't.messages' : upTo('until')}${query.since === undefined ? '' : ` - ${upTo('sinceHour')}`}) AS messages
+        FROM agent_message_totals t WHERE t.agent_id IN (${names}) AND ${inTotals.sql} GROUP BY t.agent_id`).all(windowParams) as AgentMessages
+      for (const r of rows) agentMessages.set(r.agent_id, r.messages)
     }
     else {
       const rows = prepared(sqlite, `SELECT r.agent_id, sum(r.messages) AS messages FROM message_rollups r

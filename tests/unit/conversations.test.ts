@@ -298,6 +298,9 @@ describe('analytics windows', () => {
         const full = await conversationAnalytics(analyticsQuery.parse({ since: String(since), until: far }))
         expect(fast, `since ${since}`).toEqual(full)
         expect(fast.total_conversations).toBe(own.sqlite.prepare('SELECT count(*) FROM conversations WHERE last_activity > ?').pluck().get(since))
+        // Each top agent's messages: its rollup rows of the hours overlapping the window.
+        const messagesAfter = own.sqlite.prepare('SELECT coalesce(sum(messages), 0) FROM message_rollups WHERE agent_id = ? AND hour > ?').pluck()
+        for (const a of fast.top_agents) expect(a.message_count, `${a.agent_id} since ${since}`).toBe(messagesAfter.get(a.agent_id, since - H))
         // The 50 agents before the final cut to 10, ties at the 50th place included.
         expect(windowConversations(own.sqlite, since)).toEqual({
           total: fast.total_conversations,
@@ -464,6 +467,12 @@ describe('read-side totals', () => {
     expect(sqlite.prepare(`SELECT project_id, hour, messages, errors, responses, response_ms_sum FROM project_hour_rollups WHERE messages <> 0 ORDER BY 1, 2`).all())
       .toEqual(sqlite.prepare(`SELECT project_id, hour, sum(messages) AS messages, sum(errors) AS errors, sum(responses) AS responses, sum(response_ms_sum) AS response_ms_sum
         FROM message_rollups GROUP BY 1, 2 HAVING sum(messages) <> 0 ORDER BY 1, 2`).all())
+    // The running totals: a row for every rollup hour, each the sum of the hours up to it.
+    expect(sqlite.prepare(`SELECT count(*) FROM message_rollups m WHERE NOT EXISTS (SELECT 1 FROM agent_message_running r
+      WHERE r.project_id = m.project_id AND r.agent_id = m.agent_id AND r.hour = m.hour)`).pluck().get()).toBe(0)
+    expect(sqlite.prepare(`SELECT r.project_id, r.agent_id, r.hour, r.messages, (SELECT coalesce(sum(m.messages), 0) FROM message_rollups m
+      WHERE m.project_id = r.project_id AND m.agent_id = r.agent_id AND m.hour <= r.hour) AS expected FROM agent_message_running r`).all()
+      .filter(r => (r as { messages: number, expected: number }).messages !== (r as { expected: number }).expected)).toEqual([])
     expect(sqlite.prepare(`SELECT project_id, agent_id, conversations FROM conversation_agent_counts WHERE conversations <> 0 ORDER BY 1, 2`).all())
       .toEqual(sqlite.prepare(`SELECT project_id, coalesce(agent_id, '') AS agent_id, count(*) AS conversations FROM conversations GROUP BY 1, 2 ORDER BY 1, 2`).all())
   }
@@ -475,6 +484,8 @@ describe('read-side totals', () => {
       sqlite.prepare(`DELETE FROM conversations WHERE id = 'c3'`).run()
       sqlite.prepare(`DELETE FROM message_rollups WHERE project_id = 'beta'`).run()
       sqlite.prepare(`UPDATE message_rollups SET agent_id = 'agent_moved' WHERE agent_id = 'agent_b'`).run()
+      sqlite.prepare(`UPDATE message_rollups SET hour = hour - 7200000, messages = messages + 2 WHERE agent_id = 'agent_a' AND hour = (SELECT max(hour) FROM message_rollups WHERE agent_id = 'agent_a')`).run()
+      sqlite.prepare(`INSERT INTO message_rollups (project_id, agent_id, hour, messages) VALUES ('alpha', 'agent_a', 0, 5)`).run()
       sqlite.prepare(`UPDATE conversations SET agent_id = NULL WHERE id = 'c2'`).run()
       totalsMatch()
     }
