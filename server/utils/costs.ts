@@ -89,7 +89,6 @@ const FIGURES = `coalesce(sum(events), 0) AS events, coalesce(sum(input_tokens),
   coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
   coalesce(sum(cost), 0) AS cost, coalesce(sum(reported_cost), 0) AS reported_cost, coalesce(sum(unpriced_events), 0) AS unpriced_events`
 const ROLLUP_FIGURES = 'events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
-const ROLLUP_COLUMNS = `project_id, agent_id, model, provider, ${ROLLUP_FIGURES}`
 
 type FigureRow = {
   events: number
@@ -145,12 +144,11 @@ const WITHOUT_AGENT: Record<Table, string> = { cost_hourly: 'cost_model_hourly',
 const WITHOUT_MODEL: Record<Table, string> = { cost_hourly: 'cost_agent_hourly', cost_quarterly: 'cost_agent_quarterly', cost_daily: 'cost_agent_daily', cost_monthly: 'cost_agent_monthly' }
 
 /** Which rollup a filter and grouping need: the one with the fewest rows that still has their columns. */
-function rollupFor(table: Table, f: CostFilter, groupBy: string[]): { name: string, columns: string } {
+function rollupFor(table: Table, f: CostFilter, groupBy: string[]): string {
   const agent = f.agentId !== undefined || f.agents !== undefined || groupBy.includes('agent_id')
   const model = f.model !== undefined || f.models !== undefined || groupBy.includes('model') || groupBy.includes('provider')
-  if (agent && model) return { name: table, columns: ROLLUP_COLUMNS }
-  if (agent) return { name: WITHOUT_MODEL[table], columns: ROLLUP_COLUMNS.replace('model, provider', `'' AS model, '' AS provider`) }
-  return { name: WITHOUT_AGENT[table], columns: ROLLUP_COLUMNS.replace('agent_id', `'' AS agent_id`) }
+  if (agent && model) return table
+  return agent ? WITHOUT_MODEL[table] : WITHOUT_AGENT[table]
 }
 export type Segment = { table: Table, from: number, to: number, sign: 1 | -1 }
 
@@ -247,12 +245,9 @@ export function costSegments(from: number, to: number, options: { quarters?: boo
 }
 
 const COLUMN: Record<Table, string> = { cost_hourly: 'hour', cost_quarterly: 'quarter', cost_daily: 'day', cost_monthly: 'month' }
-const SIGNED = `coalesce(sum(s * events), 0) AS events, coalesce(sum(s * input_tokens), 0) AS input_tokens, coalesce(sum(s * output_tokens), 0) AS output_tokens,
-  coalesce(sum(s * cache_read_tokens), 0) AS cache_read_tokens, coalesce(sum(s * cache_write_tokens), 0) AS cache_write_tokens,
-  coalesce(sum(s * cost), 0) AS cost, coalesce(sum(s * reported_cost), 0) AS reported_cost, coalesce(sum(s * unpriced_events), 0) AS unpriced_events`
 
 /** Only what ranks groups: their cost and events. */
-const RANK = 'coalesce(sum(s * events), 0) AS events, coalesce(sum(s * cost), 0) AS cost'
+const RANK = 'coalesce(sum(events), 0) AS events, coalesce(sum(cost), 0) AS cost'
 
 /**
  * Figures over `[from, to)` (hour-aligned), grouped by some of project_id, agent_id, model,
@@ -264,18 +259,21 @@ export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: 
   const where = filterSql(f, params)
   const and = where.length ? ` AND ${where.join(' AND ')}` : ''
   // Quarter-day rollups exist without the agent or without the model: with both, hours are read instead.
-  const both = rollupFor('cost_hourly', f, groupBy).name === 'cost_hourly'
+  const both = rollupFor('cost_hourly', f, groupBy) === 'cost_hourly'
+  // Each range gives its grouping columns and the figures summed, negated when it is taken away: the
+  // rows the grouping sorts are no wider than they must be.
+  const figures = options.rank ? ['events', 'cost'] : ROLLUP_FIGURES.split(', ')
   const parts = costSegments(from, to, { quarters: !both }).map((seg, i) => {
     params[`f${i}`] = seg.from
     params[`t${i}`] = seg.to
     const column = COLUMN[seg.table]
-    const table = rollupFor(seg.table, f, groupBy)
-    return `SELECT ${table.columns}, ${seg.sign} AS s FROM ${table.name} WHERE ${column} >= @f${i} AND ${column} < @t${i}${and}`
+    const values = seg.sign === 1 ? figures : figures.map(c => `-${c} AS ${c}`)
+    return `SELECT ${[...groupBy, ...values].join(', ')} FROM ${rollupFor(seg.table, f, groupBy)} WHERE ${column} >= @f${i} AND ${column} < @t${i}${and}`
   })
   if (!parts.length) return []
   const group = groupBy.join(', ')
-  const sql = `SELECT ${group ? `${group}, ` : ''}${options.rank ? RANK : SIGNED} FROM (${parts.join(' UNION ALL ')})${group
-    ? ` GROUP BY ${group} HAVING sum(s * events) <> 0 ORDER BY cost DESC, events DESC, ${group}`
+  const sql = `SELECT ${group ? `${group}, ` : ''}${options.rank ? RANK : FIGURES} FROM (${parts.join(' UNION ALL ')})${group
+    ? ` GROUP BY ${group} HAVING sum(events) <> 0 ORDER BY cost DESC, events DESC, ${group}`
     : ''}${options.top ? ` LIMIT ${Math.floor(options.top)}` : ''}`
   return prepared(sqlite, sql).all(params) as (FigureRow & Record<string, string>)[]
 }
@@ -452,7 +450,9 @@ export function costBurnRate(sqlite: Sqlite, f: CostFilter, asOf: number, window
   const where = filterSql(f, params)
   const and = where.length ? ` AND ${where.join(' AND ')}` : ''
   const end = Math.floor(asOf / HOUR_MS) * HOUR_MS + HOUR_MS
-  const hourly = f.agentId === undefined ? 'cost_model_hourly' : f.model === undefined && f.models === undefined ? 'cost_agent_hourly' : 'cost_hourly'
+  const hourly = f.agentId !== undefined
+    ? (f.model === undefined && f.models === undefined ? 'cost_agent_hourly' : 'cost_hourly')
+    : f.scope === null && f.projectId === undefined ? 'cost_hour_model' : 'cost_model_hourly'
   const first = (prepared(sqlite, `SELECT min(hour) AS first FROM ${hourly} WHERE hour < @end${and}`).get({ ...params, end }) as { first: number | null }).first
   const start = Math.max(end - windowHours * HOUR_MS, first ?? end - windowHours * HOUR_MS)
   const { cost } = prepared(sqlite, `SELECT coalesce(sum(cost), 0) AS cost FROM ${hourly} WHERE hour >= @start AND hour < @end${and}`)
