@@ -500,49 +500,65 @@ const AGENT_CHUNK = 64
  * Conversations active after `since` in every project (no agent filter), in total and for the
  * 50 agents with the most, counted exactly on the activity indexes instead of grouping every
  * conversation of the window (tens of thousands) by agent:
- * - the total counts the side of `since` with fewer conversations (split at the median
- *   activity, remembered until the store changes) on the activity index: those before it,
- *   taken off the all-time total kept by triggers (conversation_agent_counts), or those after;
- * - agents are visited in order of their all-time count, which bounds their count in any
- *   window, each counted on the (agent_id, last_activity) index from the same side. Once 50
- *   agents count at least the next agent's all-time count, no later agent can enter the top
- *   50 (on a tie the smaller id, visited first, stays), so the visit stops there.
+ * - agents are visited in order of their all-time count (kept by triggers in
+ *   conversation_agent_counts), which bounds their count in any window, each counted on the
+ *   (agent_id, last_activity) index from the side of `since` with fewer conversations (split
+ *   at the median activity, remembered until the store changes): those before it, taken off
+ *   the all-time count, or those after. Once 50 agents count at least the next agent's
+ *   all-time count, no later agent can enter the top 50 (on a tie the smaller id, visited
+ *   first, stays), so the visit stops there;
+ * - the total is the agents' counts plus the conversations without an agent when every agent
+ *   was visited, else a count on the activity index from the same side.
  * Same answer as `count(*) … GROUP BY agent_id ORDER BY count DESC, agent_id LIMIT 50`.
  */
 export function windowConversations(sqlite: Sqlite, since: number): { total: number, agentConversations: { agent_id: string, conversation_count: number }[] } {
-  const { all, agents } = memoByVersion(sqlite, 'analytics:agent-bounds', () => ({
-    all: (prepared(sqlite, 'SELECT coalesce(sum(conversations), 0) FROM conversation_agent_counts', true).get() as [number])[0],
-    agents: prepared(sqlite, `SELECT agent_id, sum(conversations) AS n FROM conversation_agent_counts WHERE agent_id <> ''
-      GROUP BY agent_id HAVING n > 0 ORDER BY n DESC, agent_id ASC`, true).all() as [agentId: string, conversations: number][],
-  }))
+  const { all, agents, withoutAgent } = memoByVersion(sqlite, 'analytics:agent-bounds', () => {
+    const all = (prepared(sqlite, 'SELECT coalesce(sum(conversations), 0) FROM conversation_agent_counts', true).get() as [number])[0]
+    const agents = prepared(sqlite, `SELECT agent_id, sum(conversations) AS n FROM conversation_agent_counts WHERE agent_id <> ''
+      GROUP BY agent_id HAVING n > 0 ORDER BY n DESC, agent_id ASC`, true).all() as [agentId: string, conversations: number][]
+    return { all, agents, withoutAgent: agents.reduce((n, a) => n - a[1], all) }
+  })
   // Which side of `since` holds fewer conversations: the median activity, kept with the totals.
   const median = memoByVersion(sqlite, 'analytics:activity-median', () =>
     (prepared(sqlite, 'SELECT last_activity FROM conversations ORDER BY last_activity LIMIT 1 OFFSET ?', true).get(Math.floor(all / 2)) as [number] | undefined)?.[0] ?? 0)
   const fromBefore = since < median
-  const total = fromBefore
-    ? all - (prepared(sqlite, 'SELECT count(*) FROM conversations WHERE last_activity <= ?', true).get(since) as [number])[0]
-    : (prepared(sqlite, 'SELECT count(*) FROM conversations WHERE last_activity > ?', true).get(since) as [number])[0]
-  const count = prepared(sqlite, `SELECT (SELECT count(*) FROM conversations c WHERE c.agent_id = j.value AND c.last_activity ${fromBefore ? '<=' : '>'} @since)
+  const side = fromBefore ? '<=' : '>'
+  const count = prepared(sqlite, `SELECT (SELECT count(*) FROM conversations c WHERE c.agent_id = j.value AND c.last_activity ${side} @since)
     FROM json_each(@agents) j ORDER BY j.key`, true)
   type Ranked = { agent_id: string, conversation_count: number }
   const top: Ranked[] = []
   // The answer's order: more conversations first, then agent_id in SQLite's BINARY order.
   const before50 = (a: Ranked, b: Ranked) => a.conversation_count > b.conversation_count
     || (a.conversation_count === b.conversation_count && binaryOrder(a.agent_id, b.agent_id) < 0)
+  let counted = 0
+  let visitedAll = true
   for (let from = 0; from < agents.length; from += AGENT_CHUNK) {
     // The next agent counts at most its all-time count, and those after it no more (equal ones come in id order).
-    if (top.length >= 50 && !before50({ agent_id: agents[from]![0], conversation_count: agents[from]![1] }, top[49]!)) break
+    if (top.length >= 50 && !before50({ agent_id: agents[from]![0], conversation_count: agents[from]![1] }, top[49]!)) {
+      visitedAll = false
+      break
+    }
     const chunk = agents.slice(from, from + AGENT_CHUNK)
     const counts = count.all({ since, agents: JSON.stringify(chunk.map(a => a[0])) }) as [number][]
     for (let i = 0; i < chunk.length; i++) {
       const [agentId, allTime] = chunk[i]!
       const entry = { agent_id: agentId, conversation_count: fromBefore ? allTime - counts[i]![0] : counts[i]![0] }
+      counted += entry.conversation_count
       if (entry.conversation_count <= 0 || (top.length >= 50 && !before50(entry, top[49]!))) continue
       let at = top.length
       while (at > 0 && before50(entry, top[at - 1]!)) at--
       top.splice(at, 0, entry)
       if (top.length > 50) top.length = 50
     }
+  }
+  let total: number
+  if (visitedAll) {
+    const none = (prepared(sqlite, `SELECT count(*) FROM conversations WHERE agent_id IS NULL AND last_activity ${side} ?`, true).get(since) as [number])[0]
+    total = counted + (fromBefore ? withoutAgent - none : none)
+  }
+  else {
+    const n = (prepared(sqlite, `SELECT count(*) FROM conversations WHERE last_activity ${side} ?`, true).get(since) as [number])[0]
+    total = fromBefore ? all - n : n
   }
   return { total, agentConversations: top }
 }
@@ -641,10 +657,14 @@ function computeAnalytics(sqlite: Sqlite, query: AnalyticsQuery, scope: Scope, n
     : null
   const fromBefore = hourBounds !== null && sinceHour - hourBounds.min < hourBounds.max - sinceHour
   const agentMessages = new Map<string, number>()
-  if (agentConversations.length) {
-    const names = agentConversations.map((_, i) => `@a${i}`).join(', ')
+  // Message counts decide only among agents with as many conversations as the tenth: the others
+  // are shown whatever their messages, or not at all.
+  const tenth = [...agentConversations].sort((a, b) => b.conversation_count - a.conversation_count)[9]?.conversation_count ?? 0
+  const shown = agentConversations.filter(a => a.conversation_count >= tenth)
+  if (shown.length) {
+    const names = shown.map((_, i) => `@a${i}`).join(', ')
     const agentParams: Params = {}
-    agentConversations.forEach((a, i) => (agentParams[`a${i}`] = a.agent_id))
+    shown.forEach((a, i) => (agentParams[`a${i}`] = a.agent_id))
     const inProjects = projects === null ? undefined : projectsSql('project_id', projects)
     type AgentMessages = { agent_id: string, messages: number }[]
     const totals = (inProjects: { sql: string, params: Params }) => prepared(sqlite, `SELECT agent_id, sum(messages) AS messages FROM agent_message_totals

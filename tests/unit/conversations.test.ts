@@ -283,6 +283,8 @@ describe('analytics windows', () => {
         return msg(`w${i}`, `wc${c}`, agent, at, r() < 0.5 ? agent : 'marcus', r() < 0.5 ? 'marcus' : agent, 'window figures', { project_id: `wp${c % 3}`, message_type: r() < 0.05 ? 'error' : 'message' })
       })
       expect(ingest(events, 'test').rejected).toBe(0)
+      // Some conversations without an agent (counted in the total, never among the agents).
+      own.sqlite.prepare('UPDATE conversations SET agent_id = NULL WHERE rowid % 7 = 0').run()
       const lastActivity = own.sqlite.prepare('SELECT last_activity FROM conversations').pluck().all() as number[]
       const sinces = [T - H, T, T + 1]
       for (let i = 0; i < 60; i++) sinces.push(T + Math.floor(r() * 61 * H))
