@@ -247,21 +247,38 @@ export class MarcusLogTailer {
       let batch: RawEvent[] = []
       for (;;) {
         let next: FileCursor | undefined
-        for (const c of cursors) {
+        let nextAt = -1
+        for (let i = 0; i < cursors.length; i++) {
+          const c = cursors[i]!
           if (!c.peek() && (c.drained || !c.fill())) continue
-          if (!next || c.peek()!.ts < next.peek()!.ts) next = c
+          if (!next || c.peek()!.ts < next.peek()!.ts) {
+            next = c
+            nextAt = i
+          }
         }
         if (!next) break
-        const pending = next.take()
-        this.handleLine(next, pending, batch)
-        next.offset = pending.end
-        if (batch.length >= BATCH && this.stash.length === 0) {
-          bulk ??= { end: beginBulkImport(), checkpoints: startBulkCheckpoints(useDatabase().sqlite) }
-          this.flush(batch)
-          bulk.checkpoints?.committed()
-          batch = []
-          await new Promise(resolve => setImmediate(resolve))
-          if (this.stopped) return
+        // `next` keeps its turn while its lines come before every other file's next line
+        // (a tie goes to the file listed first, as in the choice above), so the other files
+        // are not compared again for each line of a run.
+        let before = Number.POSITIVE_INFINITY
+        let after = Number.POSITIVE_INFINITY
+        for (let i = 0; i < cursors.length; i++) {
+          const head = i === nextAt ? undefined : cursors[i]!.peek()
+          if (head && i < nextAt) before = Math.min(before, head.ts)
+          else if (head) after = Math.min(after, head.ts)
+        }
+        for (let pending = next.peek(); pending && pending.ts < before && pending.ts <= after; pending = next.peek()) {
+          next.take()
+          this.handleLine(next, pending, batch)
+          next.offset = pending.end
+          if (batch.length >= BATCH && this.stash.length === 0) {
+            bulk ??= { end: beginBulkImport(), checkpoints: startBulkCheckpoints(useDatabase().sqlite) }
+            this.flush(batch)
+            bulk.checkpoints?.committed()
+            batch = []
+            await new Promise(resolve => setImmediate(resolve))
+            if (this.stopped) return
+          }
         }
       }
       if (this.stash.length) {
