@@ -336,15 +336,22 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
     return prepared(sqlite, `SELECT project_id, task_id, ${FIGURES} FROM cost_task_daily WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
       GROUP BY project_id, task_id ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(top)}`).all(params) as (FigureRow & { task_id: string, project_id: string })[]
   }
-  const head = (m: number, limit: number) => {
+  type TaskRow = FigureRow & { task_id: string, project_id: string }
+  /** The month's costliest tasks; `rank`: with their cost and events only. */
+  const head = (m: number, limit: number, rank = false) => {
     const p: Params = { month: m }
     const w = filterSql(f, p, { agentColumn: false })
     // Without statistics the planner would take the primary key for a project and sort its whole month.
     const index = f.projectId === undefined ? '' : ' INDEXED BY cost_task_monthly_project_cost_idx'
-    return prepared(sqlite, `SELECT project_id, task_id, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events
+    return prepared(sqlite, `SELECT project_id, task_id, ${rank ? 'events, cost' : ROLLUP_FIGURES}
       FROM cost_task_monthly${index} WHERE month = @month${w.length ? ` AND ${w.join(' AND ')}` : ''} ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(limit)}`)
-      .all(p) as (FigureRow & { task_id: string, project_id: string })[]
+      .all(p) as TaskRow[]
   }
+  /** Tasks' sums of their daily rows over the window, in one statement: a primary-key range each. */
+  const window = (tasks: { project_id: string, task_id: string }[], figures: string) => prepared(sqlite, `SELECT c.value ->> 0 AS project_id,
+      c.value ->> 1 AS task_id, ${figures.replaceAll('sum(', 'sum(d.')}
+    FROM json_each(@tasks) c JOIN cost_task_daily d ON d.project_id = c.value ->> 0 AND d.task_id = c.value ->> 1 AND d.day >= @d0 AND d.day < @d1
+    GROUP BY c.key`).all({ tasks: JSON.stringify(tasks.map(t => [t.project_id, t.task_id])), d0, d1 }) as TaskRow[]
   /** Is there usage on the days `[a, b)`? */
   const usageIn = (a: number, b: number) => {
     if (a >= b) return false
@@ -359,9 +366,10 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
   let bound = 0
   const candidates = new Map<string, { project_id: string, task_id: string }>()
   // A task of a month inside the window with no usage in other months: its month row is its window figure.
-  const known = new Map<string, FigureRow & { task_id: string, project_id: string }>()
+  const known = new Map<string, TaskRow>()
+  // Ranked on cost and events (narrow rows); the figures are read for the tasks listed only.
   for (let m = month; m < d1; m = nextMonth(m)) {
-    const rows = head(m, k)
+    const rows = head(m, k, true)
     const whole = inside(m)
     for (const r of rows) {
       candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
@@ -378,17 +386,16 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
     candidates.set(`${r.project_id}\u0000${r.task_id}`, r)
     known.delete(`${r.project_id}\u0000${r.task_id}`)
   }
-  // The candidates' figures over the window, in one statement: a primary-key range of the daily rows each.
-  const exact = prepared(sqlite, `SELECT c.value ->> 0 AS project_id, c.value ->> 1 AS task_id, ${FIGURES.replaceAll('sum(', 'sum(d.')}
-    FROM json_each(@candidates) c JOIN cost_task_daily d ON d.project_id = c.value ->> 0 AND d.task_id = c.value ->> 1 AND d.day >= @d0 AND d.day < @d1
-    GROUP BY c.key`).all({
-    candidates: JSON.stringify([...candidates.entries()].filter(([key]) => !known.has(key)).map(([, c]) => [c.project_id, c.task_id])), d0, d1,
-  }) as (FigureRow & { project_id: string, task_id: string })[]
+  const exact = window([...candidates.entries()].filter(([key]) => !known.has(key)).map(([, c]) => c), RANK)
   const ranked = [...known.values(), ...exact]
     .filter(r => r.events > 0)
     .sort((a, b) => b.cost - a.cost || b.events - a.events || a.task_id.localeCompare(b.task_id) || a.project_id.localeCompare(b.project_id))
   const enough = ranked.length >= top ? ranked[top - 1]!.cost >= bound : candidates.size < k || bound === 0
-  return enough ? ranked.slice(0, top) : daily()
+  if (!enough) return daily()
+  // The listed tasks' figures: their daily rows over the window (a task of a month inside the window has all its usage there).
+  const listed = ranked.slice(0, top)
+  const figures = new Map(window(listed, FIGURES).map(r => [`${r.project_id}\u0000${r.task_id}`, r]))
+  return listed.map(r => figures.get(`${r.project_id}\u0000${r.task_id}`)!)
 }
 
 /**
