@@ -300,6 +300,8 @@ export class RealtimeHub {
   private readonly presenceScopes = new Map<string, PresenceScope>()
   private readonly recent: { at: number, out: OutgoingEvent }[] = []
   private recentNext = 0
+  /** Events published while no one could receive them, oldest first, mapped when a rate is asked for. */
+  private unmapped: { at: number, ev: StoredEvent }[] = []
   private readonly startedAt = Date.now()
   private lookups: RealtimeLookups | undefined
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined
@@ -554,6 +556,7 @@ export class RealtimeHub {
     const look = this.look()
     const now = Date.now()
     const dirty = new Set<Group>()
+    if (this.unmapped.length && (this.groups.size || this.buffering.size)) this.mapUnmapped(look)
     for (const ev of events) {
       if (ev.seq > this.latestSeq) this.latestSeq = ev.seq
       if (ev.kind === 'agent.registered' || ev.kind === 'agent.heartbeat' || ev.kind === 'agent.status' || ev.kind === 'task.assigned'
@@ -561,14 +564,13 @@ export class RealtimeHub {
         const agentId = str(ev.payload.agent_id)
         if (agentId) look.forgetAgent(agentId)
       }
-      let outs: OutgoingEvent[]
-      try {
-        outs = toOutgoingEvents(ev, look)
-      }
-      catch (error) {
-        console.error('[seneca] realtime: cannot map event', ev.seq, ev.kind, error)
+      if (!this.groups.size && !this.buffering.size) {
+        // Nobody to deliver to (a backfill before any client subscribed): keep the event for
+        // the rate estimate and map it only if a subscriber asks for one.
+        this.rememberUnmapped(ev, now)
         continue
       }
+      const outs = this.mapEvent(ev, look)
       if (!outs.length) continue
       for (const out of outs) this.remember(out, now)
       for (const peer of this.buffering) peer.liveBuffer?.push(outs)
@@ -733,6 +735,31 @@ export class RealtimeHub {
   // -------------------------------------------------------------------------------------
   // Message-rate estimate
 
+  private mapEvent(ev: StoredEvent, look: RealtimeLookups): OutgoingEvent[] {
+    try {
+      return toOutgoingEvents(ev, look)
+    }
+    catch (error) {
+      console.error('[seneca] realtime: cannot map event', ev.seq, ev.kind, error)
+      return []
+    }
+  }
+
+  private rememberUnmapped(ev: StoredEvent, now: number) {
+    this.unmapped.push({ at: now, ev })
+    // Each maps to at least one outgoing event or none, so the newest RATE_SAMPLE_MAX suffice.
+    if (this.unmapped.length >= 2 * RATE_SAMPLE_MAX) this.unmapped = this.unmapped.slice(-RATE_SAMPLE_MAX)
+  }
+
+  private mapUnmapped(look: RealtimeLookups) {
+    if (!this.unmapped.length) return
+    const pending = this.unmapped.slice(-RATE_SAMPLE_MAX)
+    this.unmapped = []
+    for (const { at, ev } of pending) {
+      for (const out of this.mapEvent(ev, look)) this.remember(out, at)
+    }
+  }
+
   private remember(out: OutgoingEvent, now: number) {
     const entry = { at: now, out }
     if (this.recent.length < RATE_SAMPLE_MAX) this.recent.push(entry)
@@ -746,6 +773,7 @@ export class RealtimeHub {
   estimateRate(peer: RealtimePeer): number {
     const now = Date.now()
     const look = this.look()
+    this.mapUnmapped(look)
     let matching = 0
     let oldest = now
     for (const { at, out } of this.recent) {

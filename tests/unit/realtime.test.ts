@@ -236,6 +236,19 @@ describe('filters and scope', () => {
     expect(busy!.data.estimated_message_rate).toBeGreaterThan(0)
     expect(idle!.data.estimated_message_rate).toBe(0)
   })
+
+  it('counts events published before anyone subscribed the same as those delivered live', () => {
+    makeHub()
+    ingest(Array.from({ length: 20 }, (_, i) => msg('busy', i)), 'test')
+    const first = connect()
+    send(first.peer, 'subscribe', { channels: ['conversations'], filters: { project_id: 'busy' } })
+    ingest(Array.from({ length: 10 }, (_, i) => msg('busy', 20 + i)), 'test')
+    expect(first.conn.events()).toHaveLength(10)
+    const second = connect()
+    send(second.peer, 'subscribe', { channels: ['conversations'], filters: { project_id: 'busy' } })
+    // A hub younger than a second divides by one second: 30 events → 30 per second.
+    expect(second.conn.control('subscription_confirmed')[0]!.data.estimated_message_rate).toBe(30)
+  })
 })
 
 describe('resume', () => {
