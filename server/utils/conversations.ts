@@ -19,6 +19,7 @@ import { apiError } from './errors'
 import { inScope, type Scope, scopeSql } from './access'
 import { cachedRead, type Computed } from './cache'
 import { indexPendingMessages } from './search-index'
+import { JsonText, jsonString, storedJson } from './json-text'
 import { storeVersion } from './store-version'
 import { parseJson, round } from './values'
 
@@ -130,6 +131,15 @@ function toConversation(row: ConversationRow, now: number, idleMs: number): Conv
   }
 }
 
+/** `JSON.stringify(toConversation(row, now, idleMs))`, written directly. */
+function conversationJson(row: ConversationRow, now: number, idleMs: number): string {
+  const [id, agentId, projectId, startedAt, closedAt, messageCount, lastActivity, participants, type, title, errorCount] = row
+  const status = closedAt != null ? 'closed' : lastActivity >= now - idleMs ? 'active' : 'idle'
+  return `{"id":${jsonString(id)},"agent_id":${jsonString(agentId)},"project_id":${jsonString(projectId)},"started_at":"${isoTime(startedAt)}",`
+    + `"status":"${status}","message_count":${messageCount},"last_activity":"${isoTime(lastActivity)}",`
+    + `"participants":${storedJson(participants, '[]')},"type":${jsonString(type)},"title":${jsonString(title)},"error_count":${errorCount}}`
+}
+
 type ConversationFilter = { projectId?: string, agentId?: string, since?: number, until?: number, scope?: Scope }
 
 /**
@@ -199,6 +209,14 @@ export function decodeCursor(cursor: string): { lastActivity: number, id: string
  * With a cursor the page starts after the cursor's row and `offset` is ignored.
  */
 export function listConversations(query: ConversationListQuery, scope: Scope = null): ConversationListResponse {
+  return listConversationsJson(query, scope).value()
+}
+
+/**
+ * `listConversations` as the answer's JSON text, the same bytes `JSON.stringify` gives for the
+ * object: each row is written straight from the raw columns (the hot list route sends it as is).
+ */
+export function listConversationsJson(query: ConversationListQuery, scope: Scope = null): JsonText<ConversationListResponse> {
   const { sqlite } = useDatabase()
   const filter = { projectId: query.project_id, agentId: query.agent_id, since: query.since, scope }
   const params: Params = {}
@@ -227,18 +245,18 @@ export function listConversations(query: ConversationListQuery, scope: Scope = n
     ORDER BY c.last_activity DESC, c.id DESC LIMIT @limit OFFSET @offset`, true).all(pageParams) as ConversationRow[]
 
   const hasMore = rows.length > query.limit
-  if (hasMore) rows.length = query.limit
-  const last = rows.at(-1)
+  const count = hasMore ? query.limit : rows.length
+  const last = count > 0 ? rows[count - 1] : undefined
   const now = Date.now()
   const idleMs = useConfig().conversationIdleMs
-  const conversations: Conversation[] = new Array(rows.length)
-  for (let i = 0; i < rows.length; i++) conversations[i] = toConversation(rows[i]!, now, idleMs)
-  return {
-    conversations,
-    total,
-    has_more: hasMore,
-    next_cursor: hasMore && last ? encodeCursor(last[C_LAST_ACTIVITY], last[C_ID]) : null,
+  let json = '{"conversations":['
+  for (let i = 0; i < count; i++) {
+    if (i > 0) json += ','
+    json += conversationJson(rows[i]!, now, idleMs)
   }
+  const nextCursor = hasMore && last ? jsonString(encodeCursor(last[C_LAST_ACTIVITY], last[C_ID])) : 'null'
+  json += `],"total":${total},"has_more":${hasMore},"next_cursor":${nextCursor}}`
+  return new JsonText(json)
 }
 
 function conversationRow(sqlite: Sqlite, id: string): ConversationRow | undefined {
@@ -322,19 +340,15 @@ function toMessage(row: MessageRow): ConversationMessage {
 const THREAD_COLUMNS = 'm.id, m.sender, m.recipient, m.content, m.ts, m.message_type, m.metadata, m.response_time_ms'
 type ThreadRow = [id: string, sender: string, recipient: string | null, content: string, ts: number, message_type: string, metadata: string | null, response_time_ms: number | null]
 
-function threadMessage(row: ThreadRow, conversationId: string): ConversationMessage {
+/**
+ * A thread message's JSON text, as `JSON.stringify` of its `ConversationMessage` gives it (metadata: the stored
+ * JSON object, `{}` when there is none); `conversationJson` is the conversation id as a JSON string.
+ */
+function threadMessageJson(row: ThreadRow, conversationJson: string): string {
   const [id, sender, recipient, content, ts, messageType, metadata, responseTimeMs] = row
-  return {
-    id,
-    conversation_id: conversationId,
-    sender,
-    recipient,
-    content,
-    timestamp: isoTime(ts),
-    message_type: messageType,
-    metadata: parseJson<Record<string, unknown>>(metadata, {}),
-    response_time_ms: responseTimeMs,
-  }
+  return `{"id":${jsonString(id)},"conversation_id":${conversationJson},"sender":${jsonString(sender)},"recipient":${jsonString(recipient)},`
+    + `"content":${jsonString(content)},"timestamp":"${isoTime(ts)}","message_type":${jsonString(messageType)},`
+    + `"metadata":${storedJson(metadata, '{}')},"response_time_ms":${responseTimeMs === null ? 'null' : JSON.stringify(responseTimeMs)}}`
 }
 
 /** Where a message id sits in its conversation's order; MESSAGE_NOT_FOUND unless it belongs there. */
@@ -359,6 +373,14 @@ function messagePosition(sqlite: Sqlite, conversationId: string, messageId: stri
  * time the message happened, then arrival order, on the (conversation_id, ts, seq) index.
  */
 export function listMessages(conversationId: string, query: MessageListQuery, scope: Scope = null): MessageListResponse {
+  return listMessagesJson(conversationId, query, scope).value()
+}
+
+/**
+ * `listMessages` as the answer's JSON text, the same bytes `JSON.stringify` gives for the
+ * object: each row is written straight from the raw columns (the hot thread route sends it as is).
+ */
+export function listMessagesJson(conversationId: string, query: MessageListQuery, scope: Scope = null): JsonText<MessageListResponse> {
   const { sqlite } = useDatabase()
   const projectId = conversationProject(sqlite, conversationId)
   if (projectId === undefined || !inScope(scope, projectId)) throw notFound(conversationId)
@@ -381,11 +403,16 @@ export function listMessages(conversationId: string, query: MessageListQuery, sc
   const rows = prepared(sqlite, `SELECT ${THREAD_COLUMNS} FROM messages m WHERE ${where.join(' AND ')}
     ORDER BY ${order} LIMIT @limit`, true).all(params) as ThreadRow[]
   const hasMore = rows.length > query.limit
-  if (hasMore) rows.length = query.limit
-  if (!forward) rows.reverse()
-  const messages: ConversationMessage[] = new Array(rows.length)
-  for (let i = 0; i < rows.length; i++) messages[i] = threadMessage(rows[i]!, conversationId)
-  return { messages, has_more: hasMore }
+  const count = hasMore ? query.limit : rows.length
+  const conversationJson = jsonString(conversationId)
+  let json = '{"messages":['
+  // Backwards pages were read newest first: written in reverse, oldest first.
+  for (let i = 0; i < count; i++) {
+    if (i > 0) json += ','
+    json += threadMessageJson(rows[forward ? i : count - 1 - i]!, conversationJson)
+  }
+  json += `],"has_more":${hasMore}}`
+  return new JsonText(json)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { analyticsQuery, conversationListQuery, messageListQuery, searchQuery } from '../../shared/conversations'
 import {
   binaryOrder, conversationAnalytics, decodeCursor, encodeCursor, ftsQuery, getConversation, getConversationsBatch, isoTime, windowConversations,
-  listConversations, listMessages, needsSubstringSearch, peakHourRanges, searchMessages, substringSnippet,
+  listConversations, listConversationsJson, listMessages, listMessagesJson, needsSubstringSearch, peakHourRanges, searchMessages, substringSnippet,
 } from '../../server/utils/conversations'
 import { closeDatabase, openDatabase, setDatabase, type Sqlite } from '../../server/utils/db'
 import { ingest } from '../../server/utils/ingest'
@@ -188,6 +188,15 @@ describe('conversations', () => {
     expect(results[0]!.conversation?.message_count).toBe(3)
   })
 
+  it('writes a list page as the exact text JSON.stringify gives for it, each row as a single read gives it', () => {
+    for (const q of [{}, { limit: '1' }, { project_id: 'beta' }, { agent_id: 'nobody' }]) {
+      const { json } = listConversationsJson(L(q))
+      expect(JSON.stringify(JSON.parse(json))).toBe(json)
+      const page = JSON.parse(json) as ReturnType<typeof listConversations>
+      for (const c of page.conversations) expect(JSON.stringify(c)).toBe(JSON.stringify(getConversation(c.id)))
+    }
+  })
+
   it('throws CONVERSATION_NOT_FOUND with the id', () => {
     expect(() => getConversation('nope')).toThrow(expect.objectContaining({
       statusCode: 404, data: { code: 'CONVERSATION_NOT_FOUND', details: { conversation_id: 'nope' } },
@@ -212,6 +221,15 @@ describe('messages', () => {
   it('pages forward with after', () => {
     expect(listMessages('c1', messageListQuery.parse({ limit: '2', after: 'a1' })).messages.map(m => m.id)).toEqual(['a2', 'a3'])
     expect(listMessages('c1', messageListQuery.parse({ after: 'a1', before: 'a4' })).messages.map(m => m.id)).toEqual(['a2', 'a3'])
+  })
+
+  it('writes a page as the exact text JSON.stringify gives for it', () => {
+    const pages: [string, Record<string, string>][] = [['c1', {}], ['c2', {}], ['c3', {}], ['c1', { limit: '2', before: 'a4' }], ['c1', { limit: '2', after: 'a1' }]]
+    for (const [id, q] of pages) {
+      const { json } = listMessagesJson(id, messageListQuery.parse(q))
+      expect(JSON.stringify(JSON.parse(json))).toBe(json)
+      expect(JSON.parse(json)).toEqual(listMessages(id, messageListQuery.parse(q)))
+    }
   })
 
   it('refuses a cursor message from another conversation', () => {
