@@ -1,4 +1,6 @@
 import { type ConversationListResponse, conversationListQuery, projectIdParams } from '../../../../shared/conversations'
+import { listConversationsJson } from '../../../utils/conversations'
+import type { JsonText } from '../../../utils/json-text'
 
 /** GET /api/projects/{project_id}/conversations: the conversation list of one project. */
 export default defineEventHandler((event) => {
@@ -6,5 +8,5 @@ export default defineEventHandler((event) => {
   const query = validQuery(event, conversationListQuery)
   assertProjectAccess(event, project_id)
   assertProjectExists(project_id)
-  return listConversations({ ...query, project_id }) satisfies ConversationListResponse
+  return listConversationsJson({ ...query, project_id }) satisfies JsonText<ConversationListResponse>
 })
