@@ -57,9 +57,6 @@ function cachedCount(sqlite: Sqlite, sql: string, params: Params): number {
 }
 
 // ---------------------------------------------------------------------------------------
-// Conversations
-
-// ---------------------------------------------------------------------------------------
 // Times
 
 const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'))

@@ -11,7 +11,7 @@ import type { PriceBody, PriceView, priceListQuery, priceResolveQuery, priceUpda
 import { type Principal, canUseProject } from './auth'
 import { type Scope, inScope } from './access'
 import { BUILTIN_PRICES, candidatePrices, comparePrices, dayMs, patternMatches, priceAt, priceTimeline, type PriceRow } from './costs-prices'
-import { DAY_MS, FIGURE_ADD, HOUR_MS, type PriceDbRow as PricedRow, priceBook, priceTableChanged, QUARTER_MS } from './costs-projection'
+import { DAY_MS, FIGURE_ADD, FIGURE_COLUMNS, HOUR_MS, type PriceDbRow as PricedRow, priceBook, priceTableChanged, QUARTER_MS } from './costs-projection'
 import { type Sqlite, prepared, useDatabase } from './db'
 import { retainedFrom } from './maintenance'
 import { apiError } from './errors'
@@ -60,7 +60,6 @@ export function recost(sqlite: Sqlite, affected: (key: Key) => boolean): Recoste
 
 const ROLLUP_SELECT = `count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), coalesce(sum(cost), 0),
   coalesce(sum(CASE WHEN cost_source = 'reported' THEN cost END), 0), sum(cost_source = 'unpriced')`
-const ROLLUP_INSERT = 'events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
 const ROLLUP_SUM = `sum(events), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(cost), sum(reported_cost),
   sum(unpriced_events)`
 /** ROLLUP_SELECT and ROLLUP_SUM with every figure multiplied by a sign. */
@@ -83,19 +82,19 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
   // or over the hourly rows rebuilt from them.
   const share = (sign: 1 | -1) => {
     for (const [table, column, period] of [['cost_agent_task_daily', 'day', `(ts / ${DAY_MS}) * ${DAY_MS}`], ['cost_agent_task_monthly', 'month', MONTH_OF_TS]] as const) {
-      prepared(sqlite, `INSERT INTO ${table} (project_id, agent_id, task_id, ${column}, ${ROLLUP_INSERT})
+      prepared(sqlite, `INSERT INTO ${table} (project_id, agent_id, task_id, ${column}, ${FIGURE_COLUMNS})
         SELECT project_id, agent_id, task_id, ${period}, ${signed(ROLLUP_SELECT, sign)}
         FROM cost_events WHERE ${KEY} AND agent_id IS NOT NULL AND task_id IS NOT NULL GROUP BY 2, 3, 4
         ON CONFLICT(project_id, agent_id, task_id, ${column}) DO UPDATE SET ${FIGURE_ADD}`).run(args)
     }
-    prepared(sqlite, `INSERT INTO cost_hour_model (hour, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_hour_model (hour, model, provider, ${FIGURE_COLUMNS})
       SELECT hour, model, provider, ${signed(ROLLUP_SUM, sign)} FROM cost_model_hourly WHERE ${rollupKey} AND hour >= @kept GROUP BY 1
       ON CONFLICT(hour, model, provider) DO UPDATE SET ${FIGURE_ADD}`).run(rollupArgs)
-    prepared(sqlite, `INSERT INTO cost_model_quarterly (project_id, quarter, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_model_quarterly (project_id, quarter, model, provider, ${FIGURE_COLUMNS})
       SELECT project_id, (hour / ${QUARTER_MS}) * ${QUARTER_MS}, model, provider, ${signed(ROLLUP_SUM, sign)} FROM cost_model_hourly
       WHERE ${rollupKey} AND hour >= @kept GROUP BY 2
       ON CONFLICT(project_id, quarter, model, provider) DO UPDATE SET ${FIGURE_ADD}`).run(rollupArgs)
-    prepared(sqlite, `INSERT INTO cost_agent_quarterly (project_id, quarter, agent_id, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_agent_quarterly (project_id, quarter, agent_id, ${FIGURE_COLUMNS})
       SELECT project_id, (hour / ${QUARTER_MS}) * ${QUARTER_MS}, agent_id, ${signed(ROLLUP_SUM, sign)} FROM cost_hourly
       WHERE ${rollupKey} AND hour >= @kept GROUP BY 2, 3
       ON CONFLICT(project_id, quarter, agent_id) DO UPDATE SET ${FIGURE_ADD}`).run(rollupArgs)
@@ -126,22 +125,22 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
     prepared(sqlite, `DELETE FROM cost_model_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
     prepared(sqlite, `DELETE FROM cost_task_daily WHERE ${rollupKey} AND day >= @kept`).run(rollupArgs)
     prepared(sqlite, `DELETE FROM cost_model_monthly WHERE ${rollupKey} AND month >= @kept`).run(rollupArgs)
-    prepared(sqlite, `INSERT INTO cost_hourly (project_id, hour, agent_id, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_hourly (project_id, hour, agent_id, model, provider, ${FIGURE_COLUMNS})
       SELECT project_id, (ts / ${HOUR_MS}) * ${HOUR_MS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2, 3`).run(args)
-    prepared(sqlite, `INSERT INTO cost_daily (project_id, day, agent_id, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_daily (project_id, day, agent_id, model, provider, ${FIGURE_COLUMNS})
       SELECT project_id, (ts / ${DAY_MS}) * ${DAY_MS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2, 3`).run(args)
-    prepared(sqlite, `INSERT INTO cost_monthly (project_id, month, agent_id, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_monthly (project_id, month, agent_id, model, provider, ${FIGURE_COLUMNS})
       SELECT project_id, ${MONTH_OF_TS}, coalesce(agent_id, ''), model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2, 3`).run(args)
-    prepared(sqlite, `INSERT INTO cost_model_hourly (project_id, hour, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_model_hourly (project_id, hour, model, provider, ${FIGURE_COLUMNS})
       SELECT project_id, (ts / ${HOUR_MS}) * ${HOUR_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2`).run(args)
-    prepared(sqlite, `INSERT INTO cost_model_daily (project_id, day, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_model_daily (project_id, day, model, provider, ${FIGURE_COLUMNS})
       SELECT project_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2`).run(args)
-    prepared(sqlite, `INSERT INTO cost_model_monthly (project_id, month, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_model_monthly (project_id, month, model, provider, ${FIGURE_COLUMNS})
       SELECT project_id, ${MONTH_OF_TS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept GROUP BY 2`).run(args)
     // The rollups without the model (per agent) or without the project (per day and model) are sums over
@@ -149,21 +148,20 @@ function recostKey(sqlite: Sqlite, key: Key, rows: readonly PriceRow[]): number 
     for (const [table, source, column] of [['cost_agent_hourly', 'cost_hourly', 'hour'], ['cost_agent_daily', 'cost_daily', 'day'], ['cost_agent_monthly', 'cost_monthly', 'month']] as const) {
       const periods = `SELECT ${column} FROM ${source} WHERE ${rollupKey} AND ${column} >= @kept`
       prepared(sqlite, `DELETE FROM ${table} WHERE project_id = @project AND ${column} IN (${periods})`).run(rollupArgs)
-      prepared(sqlite, `INSERT INTO ${table} (project_id, ${column}, agent_id, ${ROLLUP_INSERT})
+      prepared(sqlite, `INSERT INTO ${table} (project_id, ${column}, agent_id, ${FIGURE_COLUMNS})
         SELECT project_id, ${column}, agent_id, ${ROLLUP_SUM} FROM ${source} WHERE project_id = @project AND ${column} IN (${periods}) GROUP BY 2, 3`).run(rollupArgs)
     }
     prepared(sqlite, `DELETE FROM cost_day_model WHERE model = @model AND provider = @provider AND day >= @kept`).run(rollupArgs)
-    prepared(sqlite, `INSERT INTO cost_day_model (day, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_day_model (day, model, provider, ${FIGURE_COLUMNS})
       SELECT day, model, provider, ${ROLLUP_SUM} FROM cost_model_daily WHERE model = @model AND provider = @provider AND day >= @kept GROUP BY 1`).run(rollupArgs)
-    prepared(sqlite, `INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${ROLLUP_INSERT})
+    prepared(sqlite, `INSERT INTO cost_task_daily (project_id, task_id, day, model, provider, ${FIGURE_COLUMNS})
       SELECT project_id, task_id, (ts / ${DAY_MS}) * ${DAY_MS}, model, coalesce(provider, ''), ${ROLLUP_SELECT}
       FROM cost_events WHERE ${KEY} AND ts >= @kept AND task_id IS NOT NULL GROUP BY 2, 3`).run(args)
     // A task's monthly row holds every model: rebuilt from the (already rebuilt) daily rows of the tasks this model touched.
     const tasks = `SELECT DISTINCT task_id FROM cost_task_daily WHERE ${rollupKey}`
     prepared(sqlite, `DELETE FROM cost_task_monthly WHERE project_id = @project AND task_id IN (${tasks})`).run(rollupArgs)
-    prepared(sqlite, `INSERT INTO cost_task_monthly (project_id, task_id, month, ${ROLLUP_INSERT})
-      SELECT project_id, task_id, ${MONTH_OF_DAY}, sum(events), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
-        sum(cost), sum(reported_cost), sum(unpriced_events)
+    prepared(sqlite, `INSERT INTO cost_task_monthly (project_id, task_id, month, ${FIGURE_COLUMNS})
+      SELECT project_id, task_id, ${MONTH_OF_DAY}, ${ROLLUP_SUM}
       FROM cost_task_daily WHERE project_id = @project AND task_id IN (${tasks}) GROUP BY 2, 3`).run(rollupArgs)
     share(1)
     return changed

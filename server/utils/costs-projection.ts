@@ -86,7 +86,8 @@ export function priceBook(sqlite: Sqlite): PriceBook {
   return book
 }
 
-const FIGURE_COLUMNS = 'events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
+/** The figure columns every cost rollup has, in this order. */
+export const FIGURE_COLUMNS = 'events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
 const FIGURE_VALUES = '@events, @input, @output, @cacheRead, @cacheWrite, @cost, @reported, @unpriced'
 /** The upsert's update: adds the row's figures to the stored ones. */
 export const FIGURE_ADD = `events = events + excluded.events, input_tokens = input_tokens + excluded.input_tokens,

@@ -16,7 +16,7 @@ import type {
   costTimeseriesResponse,
 } from '../../shared/costs'
 import { type Scope, scopeSql } from './access'
-import { DAY_MS, HOUR_MS, monthStart, nextMonth, QUARTER_MS } from './costs-projection'
+import { DAY_MS, FIGURE_COLUMNS, HOUR_MS, monthStart, nextMonth, QUARTER_MS } from './costs-projection'
 import type { Sqlite } from './db'
 import { prepared, useDatabase } from './db'
 import { apiError } from './errors'
@@ -88,7 +88,6 @@ export type CostFilter = {
 const FIGURES = `coalesce(sum(events), 0) AS events, coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
   coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,
   coalesce(sum(cost), 0) AS cost, coalesce(sum(reported_cost), 0) AS reported_cost, coalesce(sum(unpriced_events), 0) AS unpriced_events`
-const ROLLUP_FIGURES = 'events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events'
 
 type FigureRow = {
   events: number
@@ -262,7 +261,7 @@ export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: 
   const both = rollupFor('cost_hourly', f, groupBy) === 'cost_hourly'
   // Each range gives its grouping columns and the figures summed, negated when it is taken away: the
   // rows the grouping sorts are no wider than they must be.
-  const figures = options.rank ? ['events', 'cost'] : ROLLUP_FIGURES.split(', ')
+  const figures = options.rank ? ['events', 'cost'] : FIGURE_COLUMNS.split(', ')
   const parts = costSegments(from, to, { quarters: !both }).map((seg, i) => {
     params[`f${i}`] = seg.from
     params[`t${i}`] = seg.to
@@ -279,6 +278,7 @@ export function aggregateCosts(sqlite: Sqlite, f: CostFilter, from: number, to: 
 }
 
 type GroupRow = FigureRow & { project_id: string, agent_id: string, model: string, provider: string }
+type TaskRow = FigureRow & { task_id: string, project_id: string }
 
 /**
  * The window grouped by (project, model, provider) from the rollups without the agent; the
@@ -334,16 +334,15 @@ function taskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: number, 
     const params: Params = { d0, d1 }
     const where = filterSql(f, params, { agentColumn: false })
     return prepared(sqlite, `SELECT project_id, task_id, ${FIGURES} FROM cost_task_daily WHERE day >= @d0 AND day < @d1${where.length ? ` AND ${where.join(' AND ')}` : ''}
-      GROUP BY project_id, task_id ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(top)}`).all(params) as (FigureRow & { task_id: string, project_id: string })[]
+      GROUP BY project_id, task_id ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(top)}`).all(params) as TaskRow[]
   }
-  type TaskRow = FigureRow & { task_id: string, project_id: string }
   /** The month's costliest tasks; `rank`: with their cost and events only. */
   const head = (m: number, limit: number, rank = false) => {
     const p: Params = { month: m }
     const w = filterSql(f, p, { agentColumn: false })
     // Without statistics the planner would take the primary key for a project and sort its whole month.
     const index = f.projectId === undefined ? '' : ' INDEXED BY cost_task_monthly_project_cost_idx'
-    return prepared(sqlite, `SELECT project_id, task_id, ${rank ? 'events, cost' : ROLLUP_FIGURES}
+    return prepared(sqlite, `SELECT project_id, task_id, ${rank ? 'events, cost' : FIGURE_COLUMNS}
       FROM cost_task_monthly${index} WHERE month = @month${w.length ? ` AND ${w.join(' AND ')}` : ''} ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(limit)}`)
       .all(p) as TaskRow[]
   }
@@ -432,21 +431,21 @@ function agentTaskAggregate(sqlite: Sqlite, f: CostFilter, from: number, to: num
   }
   const order = `ORDER BY cost DESC, events DESC, task_id, project_id LIMIT ${Math.floor(top)}`
   if (months.length === 1 && !days.length) {
-    return prepared(sqlite, `SELECT project_id, task_id, events, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, reported_cost, unpriced_events
-      FROM cost_agent_task_monthly WHERE ${and} AND month = @month ${order}`).all({ ...params, month: months[0]! }) as (FigureRow & { task_id: string, project_id: string })[]
+    return prepared(sqlite, `SELECT project_id, task_id, ${FIGURE_COLUMNS}
+      FROM cost_agent_task_monthly WHERE ${and} AND month = @month ${order}`).all({ ...params, month: months[0]! }) as TaskRow[]
   }
   const parts: string[] = []
   if (months.length) {
     params.months = JSON.stringify(months)
-    parts.push(`SELECT project_id, task_id, ${ROLLUP_FIGURES} FROM cost_agent_task_monthly WHERE ${and} AND month IN (SELECT value FROM json_each(@months))`)
+    parts.push(`SELECT project_id, task_id, ${FIGURE_COLUMNS} FROM cost_agent_task_monthly WHERE ${and} AND month IN (SELECT value FROM json_each(@months))`)
   }
   days.forEach(([a, b], i) => {
     params[`a${i}`] = a
     params[`b${i}`] = b
-    parts.push(`SELECT project_id, task_id, ${ROLLUP_FIGURES} FROM cost_agent_task_daily WHERE ${and} AND day >= @a${i} AND day < @b${i}`)
+    parts.push(`SELECT project_id, task_id, ${FIGURE_COLUMNS} FROM cost_agent_task_daily WHERE ${and} AND day >= @a${i} AND day < @b${i}`)
   })
   return prepared(sqlite, `SELECT project_id, task_id, ${FIGURES} FROM (${parts.join(' UNION ALL ')}) GROUP BY project_id, task_id ${order}`)
-    .all(params) as (FigureRow & { task_id: string, project_id: string })[]
+    .all(params) as TaskRow[]
 }
 
 export type BurnRate = { per_hour: number, per_day: number, window_start: string, window_end: string, hours: number, cost_in_window: number }
@@ -524,7 +523,7 @@ function byProject(sqlite: Sqlite, rows: (FigureRow & Record<string, string>)[])
   return rows.map(r => ({ project_id: r.project_id!, name: n.get(r.project_id!) ?? null, ...figuresOf(r) }))
 }
 
-function byTask(sqlite: Sqlite, rows: (FigureRow & { task_id: string, project_id: string })[]) {
+function byTask(sqlite: Sqlite, rows: TaskRow[]) {
   const n = names(sqlite, 'tasks', rows.map(r => r.task_id))
   return rows.map(r => ({ task_id: r.task_id, project_id: r.project_id, name: n.get(r.task_id) ?? null, ...figuresOf(r) }))
 }

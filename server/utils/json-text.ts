@@ -9,7 +9,7 @@ export class JsonText<T = unknown> {
 
   /** The value itself, for any path that serialises the body again (same bytes: the text is canonical JSON). */
   toJSON(): T {
-    return JSON.parse(this.json) as T
+    return this.value()
   }
 
   /** The value, for callers that want objects rather than text. */
