@@ -43,8 +43,23 @@ export default defineNuxtConfig({
     experimental: { websocket: true },
     hooks: {
       // Migrations are applied at boot; ship them next to the built server.
-      compiled(nitro) {
+      async compiled(nitro) {
         cpSync(join(nitro.options.rootDir, 'drizzle/migrations'), join(nitro.options.output.serverDir, 'migrations'), { recursive: true })
+        // The Marcus log reader runs on a worker thread, which loads a file of its own: bundled
+        // here next to the server, where server/marcus/tailer.ts finds it (without it, as in
+        // `nuxt dev`, the connector reads on the server's thread).
+        if (nitro.options.dev) return
+        const { build } = await import('esbuild')
+        await build({
+          entryPoints: [join(nitro.options.rootDir, 'server/marcus/reader-worker.ts')],
+          outfile: join(nitro.options.output.serverDir, 'marcus-log-reader.mjs'),
+          bundle: true,
+          platform: 'node',
+          format: 'esm',
+          target: 'node20',
+          sourcemap: true,
+          logLevel: 'warning',
+        })
       },
     },
   },

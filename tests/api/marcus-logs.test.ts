@@ -66,6 +66,10 @@ describe('Marcus session-a through the API', () => {
     })
   })
 
+  it('reads the logs on a worker thread of its own', () => {
+    expect(server.output()).toContain('"reader":"worker thread"')
+  })
+
   it('registers the four agents with their roles and skills', async () => {
     const { body } = await api(server.url, '/api/agents')
     expect(body.agents.map((a: any) => a.id).sort()).toEqual(Object.keys(WORKERS).sort())
