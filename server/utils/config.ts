@@ -99,6 +99,7 @@ export const envSchema = z.object({
   NITRO_HOST: text(),
   SENECA_DATA_DIR: text(),
   SENECA_MIGRATIONS_DIR: text(),
+  SENECA_SQLITE_CACHE_MB: number(96, { min: 2, max: 65_536 }),
   SENECA_JWT_SECRET: z.preprocess(unsetIfEmpty, z.string().min(16, 'must be at least 16 characters (a random string; unset it to have one generated into the data directory)').optional()),
   SENECA_ADMIN_KEY: z.preprocess(unsetIfEmpty, z.string().regex(/^sk_[\w-]{20,200}$/, 'must be sk_ followed by 20 to 200 letters, digits, - or _').optional()),
   MARCUS_ROOT: text(),
@@ -203,6 +204,8 @@ export function readConfig(env: Record<string, string | undefined> = process.env
   const dataDir = resolve(e.SENECA_DATA_DIR || './data')
   return {
     dataDir,
+    /** SQLite's page cache of the server's connection, in MB (memory it may hold on top of the heap). */
+    sqliteCacheMb: e.SENECA_SQLITE_CACHE_MB,
     marcusRoot: e.MARCUS_ROOT,
     marcusLogDir: e.MARCUS_LOG_DIR,
     marcusMcpUrl: e.MARCUS_MCP_URL,

@@ -49,14 +49,19 @@ export function migrationsFolder(): string {
   throw new Error(`Database migrations not found (looked in ${candidates.filter(Boolean).join(', ')}); set SENECA_MIGRATIONS_DIR`)
 }
 
-/** Opens (creating if needed) a database file, or `:memory:`, with migrations applied. */
-export function openDatabase(file: string): { sqlite: Sqlite, db: Db } {
+/**
+ * Opens (creating if needed) a database file, or `:memory:`, with migrations applied. The page
+ * cache holds at most `cacheMb`: a thread page reads its messages from as many pages as it has
+ * messages (they arrive between other conversations'), so a cache smaller than the threads being
+ * read turns every page into file reads.
+ */
+export function openDatabase(file: string, cacheMb = 96): { sqlite: Sqlite, db: Db } {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
   const sqlite = new Database(file)
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 5000')
-  sqlite.pragma('cache_size = -65536')
+  sqlite.pragma(`cache_size = -${Math.round(cacheMb * 1024)}`)
   sqlite.pragma('temp_store = MEMORY')
   const db = drizzle(sqlite, { schema })
   migrate(db, { migrationsFolder: migrationsFolder() })
@@ -66,7 +71,7 @@ export function openDatabase(file: string): { sqlite: Sqlite, db: Db } {
 let opened: { sqlite: Sqlite, db: Db } | undefined
 
 export function useDatabase(): { sqlite: Sqlite, db: Db } {
-  opened ??= openDatabase(join(useConfig().dataDir, 'seneca.db'))
+  opened ??= openDatabase(join(useConfig().dataDir, 'seneca.db'), useConfig().sqliteCacheMb)
   return opened
 }
 

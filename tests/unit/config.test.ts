@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, checkEnv, envSchema, readConfig } from '../../server/utils/config'
+import { openDatabase } from '../../server/utils/db'
 
 const repoRoot = resolve(import.meta.dirname, '../..')
 
@@ -11,6 +12,14 @@ describe('configuration from the environment', () => {
     expect(config.rateLimits).toEqual({ enabled: true, perMinute: 100, perHour: 1000, ingestEventsPerMinute: 600_000 })
     expect(config.retention).toMatchObject({ messagesMs: 0, eventsMs: 0, costEventsMs: 0 })
     expect(config.backupDir).toBe(`${config.dataDir}/backups`)
+  })
+
+  it('sizes the SQLite page cache', () => {
+    expect(readConfig({}).sqliteCacheMb).toBe(96)
+    const { sqlite } = openDatabase(':memory:', readConfig({ SENECA_SQLITE_CACHE_MB: '8' }).sqliteCacheMb)
+    expect(sqlite.pragma('cache_size', { simple: true })).toBe(-8192)
+    sqlite.close()
+    expect(() => readConfig({ SENECA_SQLITE_CACHE_MB: '1' })).toThrow(ConfigError)
   })
 
   it('reads ages with units for retention', () => {
