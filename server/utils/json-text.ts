@@ -26,12 +26,3 @@ export function jsonString(value: string | null): string {
   if (value === null) return 'null'
   return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value)
 }
-
-/**
- * A JSON text column written by `JSON.stringify` (so already canonical), as the text to put in
- * an answer: what `parseJson(text, fallback)` followed by `JSON.stringify` gives for such text —
- * `fallbackJson` when the column is empty, NULL or JSON `null`.
- */
-export function storedJson(text: string | null, fallbackJson: string): string {
-  return text === null || text === '' || text === 'null' ? fallbackJson : text
-}

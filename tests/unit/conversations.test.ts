@@ -232,6 +232,42 @@ describe('messages', () => {
     }
   })
 
+  it('writes awkward text in pages exactly as JSON.stringify does', () => {
+    const odd = ['quote "q" back\\slash', 'line\nbreak\ttab\r\u0008\u000c', '\u0001\u001f\u007f control', 'Größe ↔ 日本語 🙂', '\u2028\u2029 </script>', '']
+    const at = T + 400 * MIN
+    const events = odd.map((content, i) => msg(`odd-${i}`, 'c-odd "x"', 'agent "ü"', at + i * 1000, i % 2 ? 'agent "ü"' : 'user\ttab', 'marcus',
+      content || 'x', { project_id: 'odd', conversation_title: i === 0 ? `title ${content}` : undefined, metadata: i % 2 ? { note: content, n: [1.5, -2e-7] } : undefined }))
+    // A database of its own: these rows would change the other tests' counts.
+    const own = openDatabase(':memory:')
+    setDatabase(own)
+    try {
+      expect(ingest(events, 'test').rejected).toBe(0)
+      const { json } = listMessagesJson('c-odd "x"', messageListQuery.parse({}))
+      expect(JSON.stringify(JSON.parse(json))).toBe(json)
+      const page = JSON.parse(json) as ReturnType<typeof listMessages>
+      expect(page.messages.map(m => [m.id, m.conversation_id, m.sender, m.content, m.timestamp, m.metadata])).toEqual(events.map(e =>
+        [e.id, 'c-odd "x"', e.sender, e.content, new Date(e.ts).toISOString(), (e as { metadata?: object }).metadata ?? {}]))
+      const list = listConversationsJson(L({ project_id: 'odd' })).json
+      expect(JSON.stringify(JSON.parse(list))).toBe(list)
+      expect(JSON.parse(list).conversations).toEqual([getConversation('c-odd "x"')])
+      expect(getConversation('c-odd "x"')).toMatchObject({ agent_id: 'agent "ü"', title: `title ${odd[0]}` })
+      // Values that spell the keys a row's times are found by; and a cursor from such an id.
+      const tricky = 'c,"agent_id":"x","started_at":"1'
+      expect(ingest([msg('odd-t', tricky, 'a,"last_activity":"2', at + 60_000, 'x,"timestamp":"3', 'marcus', 'y,"timestamp":"4', { project_id: 'odd' })], 'test').rejected).toBe(0)
+      const first = JSON.parse(listConversationsJson(L({ project_id: 'odd', limit: '1' })).json)
+      expect(first.conversations).toEqual([getConversation(tricky)])
+      expect(decodeCursor(first.next_cursor).id).toBe(tricky)
+      expect(JSON.parse(listConversationsJson(L({ project_id: 'odd', limit: '1', cursor: first.next_cursor })).json).conversations).toEqual([getConversation('c-odd "x"')])
+      expect(JSON.parse(listMessagesJson(tricky, messageListQuery.parse({})).json).messages[0]).toMatchObject({
+        sender: 'x,"timestamp":"3', content: 'y,"timestamp":"4', timestamp: new Date(at + 60_000).toISOString(),
+      })
+    }
+    finally {
+      own.sqlite.close()
+      setDatabase(main)
+    }
+  })
+
   it('refuses a cursor message from another conversation', () => {
     expect(() => listMessages('c1', messageListQuery.parse({ before: 'b1' }))).toThrow(expect.objectContaining({
       statusCode: 404, data: expect.objectContaining({ code: 'MESSAGE_NOT_FOUND' }),
