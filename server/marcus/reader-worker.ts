@@ -1,41 +1,41 @@
 /**
  * The Marcus log reader on a worker thread (bundled on its own next to the built server, see
- * nuxt.config.ts): reading, parsing and mapping lines run here while the server's thread
- * stores the batch before. Each batch leaves as one JSON string (cheaper to hand over than
- * the objects), at most READ_AHEAD of them not yet stored, so a backfill never piles up in
- * memory.
+ * nuxt.config.ts): finding, reading, merging and identifying lines run here while the
+ * server's thread parses, maps and stores the lines before. Lines leave in chunks of plain
+ * strings and numbers (cheap to copy), at most READ_AHEAD chunks not yet taken, so a backfill
+ * never piles up in memory.
  *
- * From the server: `pass` reads what is new; `stored` after each batch is stored; `restart`
- * (after a batch failed to store, or a pass to read) drops what was read and starts again from
- * the state the server stored last, answered by `restarted` once nothing older follows.
- * To the server: `batch` per batch; `error` when a pass fails (its reading is then left
- * unfinished until a restart).
+ * From the server: `pass` reads what is new; `taken` after each chunk; `restart` (after a
+ * batch failed to store, or a pass to read) drops what was read and starts again from the
+ * offsets stored last, answered by `restarted` once nothing older follows. To the server:
+ * `chunk` per chunk; `error` when a pass fails (its reading is then left unfinished until a
+ * restart).
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { MarcusLogReader, type ReaderState } from './reader'
+import { type LineChunk, MarcusLineReader, type ReaderStart } from './reader'
 
-/** Batches handed out ahead of the one being stored. */
-const READ_AHEAD = 2
+/** Chunks handed out ahead of the one being taken. */
+const READ_AHEAD = 3
 
-export type ReaderWorkerData = { logsRoot: string, state: ReaderState }
-export type ToReader = { type: 'pass' } | { type: 'stored' } | { type: 'restart', state: ReaderState }
-export type FromReader = { type: 'batch', json: string } | { type: 'error', message: string } | { type: 'restarted' }
+export type ReaderWorkerData = ReaderStart & { logsRoot: string }
+export type ToReader = { type: 'pass' } | { type: 'taken' } | { type: 'restart', start: ReaderStart }
+export type FromReader = { type: 'chunk', chunk: LineChunk } | { type: 'error', message: string } | { type: 'restarted' }
 
 const port = parentPort!
-const { logsRoot, state } = workerData as ReaderWorkerData
-let reader = new MarcusLogReader(logsRoot, state)
+const { logsRoot, ...start } = workerData as ReaderWorkerData
+let reader = new MarcusLineReader(logsRoot, start)
 /** Bumped by a restart: a pass waiting for room ends without handing out more. */
 let generation = 0
-let unstored = 0
+let untaken = 0
 let wake: (() => void) | undefined
 
 async function pass() {
   const mine = generation
   try {
-    for (const batch of reader.pass()) {
-      port.postMessage({ type: 'batch', json: JSON.stringify(batch) } satisfies FromReader)
-      unstored++
-      while (unstored >= READ_AHEAD && mine === generation) await new Promise<void>(resolve => (wake = resolve))
+    for (const chunk of reader.pass()) {
+      port.postMessage({ type: 'chunk', chunk } satisfies FromReader)
+      untaken++
+      while (untaken >= READ_AHEAD && mine === generation) await new Promise<void>(resolve => (wake = resolve))
       if (mine !== generation) return
     }
   }
@@ -49,11 +49,11 @@ port.on('message', (message: ToReader) => {
     void pass()
     return
   }
-  if (message.type === 'stored') unstored--
+  if (message.type === 'taken') untaken--
   else {
     generation++
-    unstored = 0
-    reader = new MarcusLogReader(logsRoot, message.state)
+    untaken = 0
+    reader = new MarcusLineReader(logsRoot, message.start)
     port.postMessage({ type: 'restarted' } satisfies FromReader)
   }
   wake?.()

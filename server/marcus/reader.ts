@@ -1,8 +1,10 @@
 /**
- * Reading the Marcus logs, without storing anything: files discovered, complete lines read,
- * merged by timestamp, de-duplicated, parsed and mapped into batches of events, each with the
- * connector state (offsets, project) to save together with it. No database and no server
- * state here, so it runs on a worker thread as well as on the server's own (tailer.ts).
+ * Reading the Marcus logs, without storing anything, in two steps: `MarcusLineReader` finds
+ * files, reads complete lines, merges them by timestamp and gives each its id (a copy already
+ * read from the other structlog file is marked); `MarcusLineMapper` parses and maps those
+ * lines into batches of events, each with the connector state (offsets, project) to save with
+ * it. The reader needs no server state, so it runs on a worker thread as well as on the
+ * server's own (tailer.ts).
  *
  * - Lines from all files are merged by their timestamps, so facts are applied in the order
  *   Marcus wrote them (a registration before the assignment that follows it).
@@ -24,7 +26,7 @@ export const BATCH = 4000
 /** Line ids remembered to skip the copy of a record Marcus writes to two files. */
 const RECENT_LINES = 50_000
 
-/** What was read so far; counted by the reader, reported by the connector. */
+/** What was read so far; counted by the mapper, reported by the connector. */
 export type ReadCounts = {
   lines: number
   /** Lines skipped because the same record had just been read from another file. */
@@ -34,7 +36,15 @@ export type ReadCounts = {
   unknown: number
 }
 
-/** Where reading starts: what the last stored batch left. */
+/** Where the line reader starts: after the last stored batch. */
+export type ReaderStart = {
+  /** Byte offset per file, relative to the logs root. */
+  offsets: Record<string, number>
+  /** Line ids start with the line's time (see `lineId`); false for roots imported before they did. */
+  timedIds: boolean
+}
+
+/** What the last stored batch left, where reading and mapping carry on. */
 export type ReaderState = {
   /** Byte offset per file, relative to the logs root. */
   offsets: Record<string, number>
@@ -173,35 +183,51 @@ class FileCursor {
 }
 
 /**
- * Reads one Marcus logs root (the folder holding `conversations/` and `agent_events/`) from
- * a saved state. A reader only moves forward: should a batch it handed out not be stored,
- * the caller drops it and starts a new one from the state stored last.
+ * The lines of a pass, in time order, in chunks: per line its text (null for the copy of a
+ * record just read from the other structlog file), id, file and the file's offset after it.
+ * Plain arrays of strings and numbers, cheap to hand from one thread to another.
  */
-export class MarcusLogReader {
+export type LineChunk = {
+  /** Every file known so far, by index (the `file` of a line). */
+  files: { path: string, kind: MarcusFileKind }[]
+  lines: (string | null)[]
+  ids: string[]
+  file: number[]
+  ends: number[]
+  /** The pass's last chunk; then `offsets` holds where every file was read to. */
+  last: boolean
+  offsets?: Record<string, number>
+}
+
+/** Lines per chunk. */
+export const CHUNK_LINES = 2000
+
+/**
+ * Reads the complete new lines of one Marcus logs root (the folder holding `conversations/`
+ * and `agent_events/`) from saved offsets, merged by timestamp, without parsing them. It only
+ * moves forward: should what it handed out not be stored, the caller starts a new one from
+ * the offsets stored last.
+ */
+export class MarcusLineReader {
   private cursors = new Map<string, FileCursor>()
-  private readonly ctx: MarcusContext
-  private readonly offsets: Record<string, number>
-  private readonly timedIds: boolean
-  private readonly counts: ReadCounts
-  private stash: RawEvent[] = []
+  private files: LineChunk['files'] = []
   private recent = new RecentIds(RECENT_LINES)
 
-  constructor(readonly logsRoot: string, state: ReaderState) {
-    this.ctx = { ...state.ctx }
-    this.offsets = state.offsets
-    this.timedIds = state.timedIds
-    this.counts = { ...state.counts, records: { ...state.counts.records } }
+  private readonly offsets: Record<string, number>
+  private readonly timedIds: boolean
+
+  constructor(readonly logsRoot: string, start: ReaderStart) {
+    this.offsets = start.offsets
+    this.timedIds = start.timedIds
   }
 
-  /**
-   * One pass: discovers files, reads every complete new line in time order and hands out its
-   * events in batches of about BATCH; the last batch (possibly without events) says so.
-   */
-  * pass(): Generator<ReadBatch, void, undefined> {
+  /** One pass: discovers files and hands out every complete new line, in chunks; the last says so. */
+  * pass(): Generator<LineChunk, void, undefined> {
     this.discover()
     const cursors = [...this.cursors.values()]
+    const index = new Map(cursors.map((c, i) => [c, i]))
     for (const c of cursors) c.drained = false
-    let batch: RawEvent[] = []
+    let chunk = this.chunk()
     for (;;) {
       let next: FileCursor | undefined
       let nextAt = -1
@@ -224,73 +250,35 @@ export class MarcusLogReader {
         if (head && i < nextAt) before = Math.min(before, head.ts)
         else if (head) after = Math.min(after, head.ts)
       }
+      const file = index.get(next)!
       for (let pending = next.peek(); pending && pending.ts < before && pending.ts <= after; pending = next.peek()) {
         next.take()
-        this.handleLine(next, pending, batch)
         next.offset = pending.end
-        if (batch.length >= BATCH && this.stash.length === 0) {
-          yield this.batch(batch, false)
-          batch = []
+        const id = lineId(pending.line, this.timedIds ? pending.own : undefined)
+        const copy = this.recent.has(id)
+        if (!copy) this.recent.add(id)
+        chunk.lines.push(copy ? null : pending.line)
+        chunk.ids.push(id)
+        chunk.file.push(file)
+        chunk.ends.push(pending.end)
+        if (chunk.lines.length >= CHUNK_LINES) {
+          yield chunk
+          chunk = this.chunk()
         }
       }
     }
-    if (this.stash.length) {
-      this.ctx.projectId ??= FALLBACK_PROJECT
-      batch.push(...assignProject(this.stash, this.ctx.projectId))
-      this.stash = []
-    }
-    yield this.batch(batch, true)
+    chunk.last = true
+    chunk.offsets = { ...this.offsets }
+    for (const c of cursors) chunk.offsets[c.rel] = c.offset
+    yield chunk
   }
 
-  private batch(events: RawEvent[], last: boolean): ReadBatch {
-    const offsets: Record<string, number> = { ...this.offsets }
-    const files: ReadBatch['files'] = []
-    for (const c of this.cursors.values()) {
-      offsets[c.rel] = c.offset
-      files.push({ path: c.rel, kind: c.kind, offset: c.offset })
-    }
-    return { events, offsets, ctx: { ...this.ctx }, counts: { ...this.counts, records: { ...this.counts.records } }, files, last }
-  }
-
-  private handleLine(cursor: FileCursor, { line, own }: PendingLine, out: RawEvent[]) {
-    this.counts.lines++
-    const id = lineId(line, this.timedIds ? own : undefined)
-    // The same record from the other structlog file; its events are stored already.
-    if (this.recent.has(id)) {
-      this.counts.duplicate_lines++
-      return
-    }
-    this.recent.add(id)
-    let rec: Record<string, unknown> | undefined
-    try {
-      const parsed = JSON.parse(line)
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) rec = parsed
-    }
-    catch { /* counted below */ }
-    let events: RawEvent[]
-    if (!rec) {
-      this.counts.malformed++
-      events = [{ kind: 'generic', id, type: 'malformed_line', data: { file: cursor.rel, line: line.slice(0, 10_000) } }]
-    }
-    else {
-      const label = String(rec.event ?? rec.type ?? rec.event_type ?? 'unknown').replace(/^MCP tool '.*' returned failure$/, 'MCP tool failure')
-      this.counts.records[label] = (this.counts.records[label] ?? 0) + 1
-      const mapped = mapRecord(cursor.kind, rec, id, this.ctx)
-      if (!mapped.known) this.counts.unknown++
-      events = mapped.events
-    }
-    if (!this.ctx.projectId) {
-      this.stash.push(...events)
-      return
-    }
-    if (this.stash.length) {
-      out.push(...assignProject(this.stash, this.ctx.projectId))
-      this.stash = []
-    }
-    out.push(...assignProject(events, this.ctx.projectId))
+  private chunk(): LineChunk {
+    return { files: this.files, lines: [], ids: [], file: [], ends: [], last: false }
   }
 
   private discover() {
+    const files: LineChunk['files'] = []
     for (const sub of ['conversations', 'agent_events']) {
       const dir = join(this.logsRoot, sub)
       if (!existsSync(dir)) continue
@@ -302,5 +290,88 @@ export class MarcusLogReader {
         this.cursors.set(path, new FileCursor(path, rel, kind, this.offsets[rel] ?? 0))
       }
     }
+    for (const c of this.cursors.values()) files.push({ path: c.rel, kind: c.kind })
+    this.files = files
+  }
+}
+
+/**
+ * Parses and maps the lines of a pass into batches of events, each with the offsets and the
+ * project to save together with it (from `ReaderState`, what the last stored batch left).
+ * Lines before Marcus names a project wait for it (or for the end of the pass).
+ */
+export class MarcusLineMapper {
+  private readonly ctx: MarcusContext
+  private readonly offsets: Record<string, number>
+  private readonly counts: ReadCounts
+  private files: LineChunk['files'] = []
+  private stash: RawEvent[] = []
+  private events: RawEvent[] = []
+
+  constructor(state: ReaderState) {
+    this.ctx = { ...state.ctx }
+    this.offsets = { ...state.offsets }
+    this.counts = { ...state.counts, records: { ...state.counts.records } }
+  }
+
+  /** Maps a chunk's lines; yields a batch whenever about BATCH events are ready, and the pass's last one. */
+  * take(chunk: LineChunk): Generator<ReadBatch, void, undefined> {
+    this.files = chunk.files
+    const { lines, ids, file, ends } = chunk
+    for (let i = 0; i < lines.length; i++) {
+      const { path, kind } = chunk.files[file[i]!]!
+      this.counts.lines++
+      const line = lines[i]
+      // The same record from the other structlog file; its events are stored already.
+      if (line === null || line === undefined) this.counts.duplicate_lines++
+      else this.handleLine(line, ids[i]!, path, kind)
+      this.offsets[path] = ends[i]!
+      if (this.events.length >= BATCH && this.stash.length === 0) yield this.batch(false)
+    }
+    if (!chunk.last) return
+    Object.assign(this.offsets, chunk.offsets)
+    if (this.stash.length) {
+      this.ctx.projectId ??= FALLBACK_PROJECT
+      this.events.push(...assignProject(this.stash, this.ctx.projectId))
+      this.stash = []
+    }
+    yield this.batch(true)
+  }
+
+  private batch(last: boolean): ReadBatch {
+    const events = this.events
+    this.events = []
+    const files = this.files.map(f => ({ ...f, offset: this.offsets[f.path] ?? 0 }))
+    return { events, offsets: { ...this.offsets }, ctx: { ...this.ctx }, counts: { ...this.counts, records: { ...this.counts.records } }, files, last }
+  }
+
+  private handleLine(line: string, id: string, path: string, kind: MarcusFileKind) {
+    let rec: Record<string, unknown> | undefined
+    try {
+      const parsed = JSON.parse(line)
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) rec = parsed
+    }
+    catch { /* counted below */ }
+    let events: RawEvent[]
+    if (!rec) {
+      this.counts.malformed++
+      events = [{ kind: 'generic', id, type: 'malformed_line', data: { file: path, line: line.slice(0, 10_000) } }]
+    }
+    else {
+      const label = String(rec.event ?? rec.type ?? rec.event_type ?? 'unknown').replace(/^MCP tool '.*' returned failure$/, 'MCP tool failure')
+      this.counts.records[label] = (this.counts.records[label] ?? 0) + 1
+      const mapped = mapRecord(kind, rec, id, this.ctx)
+      if (!mapped.known) this.counts.unknown++
+      events = mapped.events
+    }
+    if (!this.ctx.projectId) {
+      this.stash.push(...events)
+      return
+    }
+    if (this.stash.length) {
+      this.events.push(...assignProject(this.stash, this.ctx.projectId))
+      this.stash = []
+    }
+    this.events.push(...assignProject(events, this.ctx.projectId))
   }
 }

@@ -1,10 +1,10 @@
 /**
  * The Marcus log connector: backfills every log file, then follows new lines and new files.
  *
- * - Reading, parsing and mapping (reader.ts) run on a worker thread when the bundled reader
- *   is there (the built server), so this thread only stores: while it stores one batch the
- *   reader prepares the next. Without it (`nuxt dev`, unit tests) they run here, between
- *   the batches.
+ * - Finding, reading, merging and identifying lines (reader.ts) run on a worker thread when
+ *   the bundled reader is there (the built server): while this thread parses, maps and stores
+ *   lines, the reader reads the next ones. Without it (`nuxt dev`, unit tests) they run here,
+ *   between the batches.
  * - File offsets and the current project are saved in the transaction that stores the batch
  *   they cover, so a restart neither re-imports nor skips; event ids derive from the lines,
  *   so a line read twice anyway (a file replaced, a copy in the other structlog file) is
@@ -21,7 +21,7 @@ import { beginBulkImport } from '../utils/event-bus'
 import { ingest } from '../utils/ingest'
 import { useLogger } from '../utils/logger'
 import type { MarcusContext } from './mapping'
-import { emptyCounts, MarcusLogReader, type ReadBatch, type ReadCounts, type ReaderState } from './reader'
+import { emptyCounts, type LineChunk, MarcusLineMapper, MarcusLineReader, type ReadBatch, type ReadCounts, type ReaderStart, type ReaderState } from './reader'
 import type { FromReader, ReaderWorkerData, ToReader } from './reader-worker'
 
 const CONNECTOR = 'marcus-log'
@@ -60,25 +60,25 @@ export function bundledReader(): string | undefined {
   return dirs.map(dir => join(dir, READER_FILE)).find(file => existsSync(file))
 }
 
-/** Where the batches come from: a reader on a worker thread or on this one. */
-type BatchSource = {
-  /** One pass's batches, in order; the next is asked for once the one before is stored. */
-  pass: () => AsyncGenerator<ReadBatch, void, undefined>
-  /** Drops what was read and reads again from `state`; false when the source is gone for good. */
-  restart: (state: ReaderState) => boolean
+/** Where the lines come from: a reader on a worker thread or on this one. */
+type LineSource = {
+  /** One pass's chunks of lines, in order; the next is asked for once the one before is taken. */
+  pass: () => AsyncGenerator<LineChunk, void, undefined>
+  /** Drops what was read and reads again from `start`; false when the source is gone for good. */
+  restart: (start: ReaderStart) => boolean
   close: () => void
-  /** Some batch came from it. */
+  /** Some chunk came from it. */
   readonly delivered: boolean
 }
 
-function readerHere(logsRoot: string, state: ReaderState): BatchSource {
-  let reader = new MarcusLogReader(logsRoot, state)
+function readerHere(logsRoot: string, start: ReaderStart): LineSource {
+  let reader = new MarcusLineReader(logsRoot, start)
   return {
     async* pass() {
       yield* reader.pass()
     },
-    restart(state) {
-      reader = new MarcusLogReader(logsRoot, state)
+    restart(start) {
+      reader = new MarcusLineReader(logsRoot, start)
       return true
     },
     close() {},
@@ -86,8 +86,8 @@ function readerHere(logsRoot: string, state: ReaderState): BatchSource {
   }
 }
 
-function readerThread(file: string, logsRoot: string, state: ReaderState): BatchSource {
-  const worker = new Worker(file, { workerData: { logsRoot, state } satisfies ReaderWorkerData })
+function readerThread(file: string, logsRoot: string, start: ReaderStart): LineSource {
+  const worker = new Worker(file, { workerData: { logsRoot, ...start } satisfies ReaderWorkerData })
   // Never what keeps the process alive; stop() ends it.
   worker.unref()
   const arrived: (FromReader | undefined)[] = []
@@ -125,19 +125,18 @@ function readerThread(file: string, logsRoot: string, state: ReaderState): Batch
         const message = arrived.shift()
         if (!message) throw new Error('reader thread exited')
         if (message.type === 'error') throw new Error(message.message)
-        if (message.type !== 'batch') continue
-        const batch = JSON.parse(message.json) as ReadBatch
+        if (message.type !== 'chunk') continue
         delivered = true
-        yield batch
-        send({ type: 'stored' })
-        if (batch.last) return
+        yield message.chunk
+        send({ type: 'taken' })
+        if (message.chunk.last) return
       }
     },
-    restart(state) {
+    restart(start) {
       if (gone) return false
       arrived.length = 0
       discarding = true
-      send({ type: 'restart', state })
+      send({ type: 'restart', start })
       return true
     },
     close() {
@@ -154,7 +153,7 @@ export class MarcusLogTailer {
   readonly logsRoot: string
   private readonly pollMs: number
   private readerWorker: string | false | undefined
-  private source: BatchSource | undefined
+  private source: LineSource | undefined
   private timer: NodeJS.Timeout | undefined
   private running = false
   private stopped = false
@@ -225,22 +224,25 @@ export class MarcusLogTailer {
     let bulk: { end: () => void, checkpoints: BulkCheckpoints | undefined } | undefined
     try {
       this.source ??= this.openSource()
-      for await (const batch of this.source.pass()) {
-        if (!batch.last) bulk ??= { end: beginBulkImport(), checkpoints: startBulkCheckpoints(useDatabase().sqlite) }
-        this.store(batch)
-        bulk?.checkpoints?.committed()
-        if (batch.last) this.stats.caught_up = true
-        // Requests are served between the batches of a long backfill (from the next turn of
-        // the event loop: a batch that arrives while the reader thread posts the next would
-        // otherwise be stored from the same message dispatch, ahead of any I/O).
-        else await new Promise(resolve => setImmediate(resolve))
-        if (this.stopped) return
+      const mapper = new MarcusLineMapper(this.saved.state)
+      for await (const chunk of this.source.pass()) {
+        for (const batch of mapper.take(chunk)) {
+          if (!batch.last) bulk ??= { end: beginBulkImport(), checkpoints: startBulkCheckpoints(useDatabase().sqlite) }
+          this.store(batch)
+          bulk?.checkpoints?.committed()
+          if (batch.last) this.stats.caught_up = true
+          // Requests are served between the batches of a long backfill (from the next turn of
+          // the event loop: a chunk that arrives while the reader thread posts the next would
+          // otherwise be stored from the same message dispatch, ahead of any I/O).
+          else await new Promise(resolve => setImmediate(resolve))
+          if (this.stopped) return
+        }
       }
     }
     catch (error) {
       if (this.stopped) return
       // Read again from the offsets stored last, as after a restart.
-      if (this.source && !this.source.restart(this.saved.state)) {
+      if (this.source && !this.source.restart(this.resumeAt())) {
         if (!this.source.delivered) {
           console.error('[seneca] marcus log connector: the reader thread did not start, reading on the server thread')
           this.readerWorker = false
@@ -259,12 +261,17 @@ export class MarcusLogTailer {
     }
   }
 
-  private openSource(): BatchSource {
-    const state = this.saved.state
+  /** Where reading starts again: after the last stored batch. */
+  private resumeAt(): ReaderStart {
+    return { offsets: this.saved.state.offsets, timedIds: this.saved.state.timedIds }
+  }
+
+  private openSource(): LineSource {
+    const start = this.resumeAt()
     const file = this.readerWorker ?? bundledReader()
     if (file) {
       try {
-        const source = readerThread(file, this.logsRoot, state)
+        const source = readerThread(file, this.logsRoot, start)
         useLogger().info({ root: this.logsRoot, reader: 'worker thread' }, 'marcus log connector reading')
         return source
       }
@@ -274,7 +281,7 @@ export class MarcusLogTailer {
       }
     }
     useLogger().info({ root: this.logsRoot, reader: 'server thread' }, 'marcus log connector reading')
-    return readerHere(this.logsRoot, state)
+    return readerHere(this.logsRoot, start)
   }
 
   /** Stores the batch and, in the same transaction, the offsets of the lines it came from. */
