@@ -45,14 +45,7 @@ export type ReaderStart = {
 }
 
 /** What the last stored batch left, where reading and mapping carry on. */
-export type ReaderState = {
-  /** Byte offset per file, relative to the logs root. */
-  offsets: Record<string, number>
-  ctx: MarcusContext
-  /** Line ids start with the line's time (see `lineId`); false for roots imported before they did. */
-  timedIds: boolean
-  counts: ReadCounts
-}
+export type ReaderState = ReaderStart & { ctx: MarcusContext, counts: ReadCounts }
 
 export type ReadBatch = {
   events: RawEvent[]
@@ -92,6 +85,16 @@ class RecentIds {
   }
 }
 
+/** A file's size in bytes; 0 when it is gone. */
+export function fileSize(path: string): number {
+  try {
+    return statSync(path).size
+  }
+  catch {
+    return 0
+  }
+}
+
 /** `ts`: for merging (the line's own time, else the last one of its file); `own`: the line's own time. */
 type PendingLine = { line: string, end: number, ts: number, own: number | undefined }
 
@@ -109,12 +112,7 @@ class FileCursor {
   }
 
   get size() {
-    try {
-      return statSync(this.path).size
-    }
-    catch {
-      return 0
-    }
+    return fileSize(this.path)
   }
 
   peek(): PendingLine | undefined {

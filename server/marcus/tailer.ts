@@ -10,7 +10,7 @@
  *   so a line read twice anyway (a file replaced, a copy in the other structlog file) is
  *   stored once. A batch that fails to store is read again from the offsets saved last.
  */
-import { existsSync, statSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -21,7 +21,7 @@ import { beginBulkImport } from '../utils/event-bus'
 import { ingest } from '../utils/ingest'
 import { useLogger } from '../utils/logger'
 import type { MarcusContext } from './mapping'
-import { emptyCounts, type LineChunk, MarcusLineMapper, MarcusLineReader, type ReadBatch, type ReadCounts, type ReaderStart, type ReaderState } from './reader'
+import { emptyCounts, fileSize, type LineChunk, MarcusLineMapper, MarcusLineReader, type ReadBatch, type ReadCounts, type ReaderStart, type ReaderState } from './reader'
 import type { FromReader, ReaderWorkerData, ToReader } from './reader-worker'
 
 const CONNECTOR = 'marcus-log'
@@ -243,10 +243,7 @@ export class MarcusLogTailer {
       if (this.stopped) return
       // Read again from the offsets stored last, as after a restart.
       if (this.source && !this.source.restart(this.resumeAt())) {
-        if (!this.source.delivered) {
-          console.error('[seneca] marcus log connector: the reader thread did not start, reading on the server thread')
-          this.readerWorker = false
-        }
+        if (!this.source.delivered) this.readOnServerThread()
         this.source.close()
         this.source = undefined
       }
@@ -276,12 +273,17 @@ export class MarcusLogTailer {
         return source
       }
       catch (error) {
-        console.error('[seneca] marcus log connector: the reader thread did not start, reading on the server thread:', error)
-        this.readerWorker = false
+        this.readOnServerThread(error)
       }
     }
     useLogger().info({ root: this.logsRoot, reader: 'server thread' }, 'marcus log connector reading')
     return readerHere(this.logsRoot, start)
+  }
+
+  /** From now on: the reader thread could not start. */
+  private readOnServerThread(error?: unknown) {
+    console.error('[seneca] marcus log connector: the reader thread did not start, reading on the server thread', ...(error === undefined ? [] : [error]))
+    this.readerWorker = false
   }
 
   /** Stores the batch and, in the same transaction, the offsets of the lines it came from. */
@@ -319,14 +321,5 @@ export class MarcusLogTailer {
     this.saveStatement ??= useDatabase().sqlite.prepare(`INSERT INTO connector_state (connector, key, value, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(connector, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`)
     this.saveStatement.run(CONNECTOR, this.logsRoot, json, Date.now())
-  }
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size
-  }
-  catch {
-    return 0
   }
 }
